@@ -1,0 +1,217 @@
+//! Command-line definitions (clap derive), shell completions and man page.
+
+use crate::item::ItemState;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// De-identify clinical photographs: ingest originals, review masks in the
+/// terminal, approve through checklist gates, release metadata-free copies,
+/// and keep a signed, hash-chained ledger that a third party can verify.
+#[derive(Debug, Parser)]
+#[command(name = "veil", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Workspace folder (policy, items, outputs, ledger).
+    #[arg(long, global = true, env = "VEIL_WORKSPACE", default_value = crate::workspace::DEFAULT_WORKSPACE)]
+    pub workspace: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a workspace with a commented policy (veil.toml).
+    Init,
+    /// Hash, inventory and face-detect a folder of originals (never modified).
+    Ingest(IngestArgs),
+    /// The review queue.
+    List(ListArgs),
+    /// One item in full: metadata found, masks, gates, state.
+    Show(ShowArgs),
+    /// Write the redacted, metadata-free derivative of one item.
+    Render(RenderArgs),
+    /// Open the review station (keyboard TUI).
+    Review(ReviewArgs),
+    /// Manage this user's reviewer identity and signing key.
+    #[command(subcommand)]
+    Reviewer(ReviewerCommand),
+    /// Approve items through every gate: release outputs and sign ledger entries.
+    Approve(ApproveArgs),
+    /// Reject an item; it is never released.
+    Reject(RejectArgs),
+    /// Check the ledger's chain, signatures, policy rules and released outputs.
+    Verify(VerifyArgs),
+    /// Print a signed checkpoint of the ledger's head, to copy off the box.
+    Checkpoint,
+    /// Print the plain-text certificate of a released output.
+    Certificate(CertificateArgs),
+    /// Make a demo workspace from the bundled sample photos and ingest them.
+    Demo(DemoArgs),
+    /// Print shell completions.
+    Completions {
+        /// Shell to generate for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Folders or files to ingest (folders are walked recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only items in this state.
+    #[arg(long, value_parser = parse_state)]
+    pub state: Option<ItemState>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Item id (or a unique prefix of at least 4 characters).
+    pub id: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Item id (or a unique prefix).
+    pub id: String,
+    /// Where to write the output (refused if it exists, unless --force).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// How the review station draws images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphicsChoice {
+    /// Ask the terminal (falls back to half-blocks).
+    Auto,
+    Sixel,
+    Kitty,
+    Iterm2,
+    Halfblocks,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Image protocol; `auto` queries the terminal.
+    #[arg(long, value_enum, default_value_t = GraphicsChoice::Auto)]
+    pub graphics: GraphicsChoice,
+    /// Theme name from themes/ (default: the policy's).
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Start at this item.
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewerCommand {
+    /// Create this user's ed25519 signing key and trust it in this workspace.
+    Init {
+        /// The reviewer's name as it appears in the ledger.
+        #[arg(long)]
+        name: String,
+        /// Use an existing OpenSSH ed25519 private key instead of creating one.
+        #[arg(long)]
+        ssh_key: Option<PathBuf>,
+    },
+    /// Show the current reviewer identity.
+    Show,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// Items to approve (ids or unique prefixes).
+    #[arg(conflicts_with = "batch", required_unless_present = "batch")]
+    pub ids: Vec<String>,
+    /// Approve every item whose gates all pass.
+    #[arg(long)]
+    pub batch: bool,
+    /// With --batch: which items to consider.
+    #[arg(long, value_parser = parse_state, default_value = "ready", requires = "batch")]
+    pub state: ItemState,
+    /// Say what would be approved and skipped; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Gates attested with this approval: reflections, edges, identifiers.
+    #[arg(long, value_delimiter = ',')]
+    pub attest: Vec<String>,
+    /// Also flag the items high-stakes (they then need a second reviewer).
+    #[arg(long)]
+    pub high_stakes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// Item id (or a unique prefix).
+    pub id: String,
+    /// Why it is rejected (recorded in the ledger).
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A head exported earlier (`veil checkpoint`), as SIZE:HASH; proves
+    /// the ledger still extends it.
+    #[arg(long)]
+    pub checkpoint: Option<String>,
+    /// Machine-readable report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CertificateArgs {
+    /// Item id (or a unique prefix).
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Only create and ingest; do not open the review station.
+    #[arg(long)]
+    pub no_review: bool,
+}
+
+fn parse_state(s: &str) -> Result<ItemState, String> {
+    s.parse()
+}
+
+/// Write completions for `shell` to `out`.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "veil", out);
+}
+
+/// Write the man page (roff) to `out`.
+pub fn write_man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command()).render(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,465 @@
+//! The one place that decides whether an item may be approved.
+//!
+//! The review screen, `approve` and `approve --batch` all call [`evaluate`],
+//! so no path skips a gate. Pure: no I/O.
+
+use crate::item::{Edge, Item, MaskKind};
+use crate::policy::Policy;
+use serde::Serialize;
+use std::fmt;
+
+/// A checklist gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    /// Every mask seen fully in view at ≥ the minimum zoom (measured).
+    Zoom,
+    /// The compressed/mobile preview of the current masks was seen (measured).
+    Preview,
+    /// The rendered output's bytes passed the container allowlist (measured).
+    Metadata,
+    /// Reflections (glasses, windows, screens) checked (attested).
+    Reflections,
+    /// Image edges and partial figures checked (attested).
+    Edges,
+    /// Non-face identifiers (tattoos, wristbands, labels, screens) checked (attested).
+    Identifiers,
+    /// A second, different reviewer approved (high-stakes items only).
+    SecondReviewer,
+}
+
+/// How a gate is satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateMethod {
+    Measured,
+    Attested,
+}
+
+impl Gate {
+    pub const ALL: [Gate; 7] = [
+        Gate::Zoom,
+        Gate::Preview,
+        Gate::Metadata,
+        Gate::Reflections,
+        Gate::Edges,
+        Gate::Identifiers,
+        Gate::SecondReviewer,
+    ];
+
+    /// Gates a reviewer attests, in the order keys 1–9 toggle them.
+    pub const ATTESTED: [Gate; 3] = [Gate::Reflections, Gate::Edges, Gate::Identifiers];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gate::Zoom => "zoom",
+            Gate::Preview => "preview",
+            Gate::Metadata => "metadata",
+            Gate::Reflections => "reflections",
+            Gate::Edges => "edges",
+            Gate::Identifiers => "identifiers",
+            Gate::SecondReviewer => "second_reviewer",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Gate> {
+        Gate::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
+    pub fn method(self) -> GateMethod {
+        match self {
+            Gate::Reflections | Gate::Edges | Gate::Identifiers => GateMethod::Attested,
+            Gate::Zoom | Gate::Preview | Gate::Metadata | Gate::SecondReviewer => {
+                GateMethod::Measured
+            }
+        }
+    }
+
+    /// One line for the checklist.
+    pub fn title(self) -> &'static str {
+        match self {
+            Gate::Zoom => "every mask seen at minimum zoom",
+            Gate::Preview => "compressed/mobile preview seen",
+            Gate::Metadata => "output bytes carry no metadata",
+            Gate::Reflections => "reflections checked",
+            Gate::Edges => "edges and partial figures checked",
+            Gate::Identifiers => "non-face identifiers checked",
+            Gate::SecondReviewer => "second, different reviewer",
+        }
+    }
+}
+
+impl fmt::Display for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the caller knows beyond the item: who is approving now, what they
+/// attest on the command line, and who approved before.
+#[derive(Debug, Clone, Default)]
+pub struct GateContext<'a> {
+    /// Fingerprint of the key approving now.
+    pub reviewer_key: Option<&'a str>,
+    /// Gates attested with this approval (`--attest`), beyond those in the item.
+    pub attest_now: &'a [Gate],
+    /// Fingerprints of keys that already approved this item's current output.
+    pub prior_approvers: &'a [String],
+}
+
+/// One gate's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GateStatus {
+    pub gate: Gate,
+    pub method: GateMethod,
+    pub required: bool,
+    pub met: bool,
+    /// How it was met, or what is missing.
+    pub detail: String,
+}
+
+/// Every gate's verdict for one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GateReport {
+    pub statuses: Vec<GateStatus>,
+    pub high_stakes: bool,
+}
+
+impl GateReport {
+    /// Required gates not met, excluding the second reviewer.
+    pub fn unmet(&self) -> Vec<&GateStatus> {
+        self.statuses
+            .iter()
+            .filter(|s| s.required && !s.met && s.gate != Gate::SecondReviewer)
+            .collect()
+    }
+
+    /// True when a first approval may be recorded.
+    pub fn may_approve(&self) -> bool {
+        self.unmet().is_empty()
+    }
+
+    /// True when the output may be released now (second reviewer included).
+    pub fn may_release(&self) -> bool {
+        self.may_approve()
+            && self
+                .statuses
+                .iter()
+                .all(|s| !(s.required && s.gate == Gate::SecondReviewer && !s.met))
+    }
+
+    pub fn status(&self, gate: Gate) -> Option<&GateStatus> {
+        self.statuses.iter().find(|s| s.gate == gate)
+    }
+
+    /// `zoom (mask 2 not seen at 2.0x); preview (not seen)`.
+    pub fn unmet_summary(&self) -> String {
+        self.unmet()
+            .iter()
+            .map(|s| format!("{} ({})", s.gate, s.detail))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// True when policy rules or the reviewer flag the item high-stakes.
+pub fn is_high_stakes(item: &Item, policy: &Policy) -> bool {
+    let hs = &policy.high_stakes;
+    item.high_stakes
+        || (hs.faces_at_least > 0 && item.faces_found() >= hs.faces_at_least as usize)
+        || item
+            .masks
+            .iter()
+            .any(|m| hs.mask_kinds.iter().any(|k| k == m.kind.as_str()))
+}
+
+/// Decide every gate for `item` under `policy`.
+pub fn evaluate(item: &Item, policy: &Policy, ctx: &GateContext<'_>) -> GateReport {
+    let high_stakes = is_high_stakes(item, policy);
+    let required = |g: Gate| match g {
+        Gate::SecondReviewer => high_stakes && policy.high_stakes.second_reviewer,
+        g => policy.gates.required.iter().any(|r| r == g.as_str()),
+    };
+    let digest = item.masks_digest();
+    let statuses = Gate::ALL
+        .into_iter()
+        .map(|gate| {
+            let (met, detail) = match gate {
+                Gate::Zoom => zoom_gate(item, policy),
+                Gate::Preview => match &item.gates.preview_seen {
+                    Some(p) if p.masks_digest == digest => (true, format!("seen at {}", p.at)),
+                    Some(_) => (false, "masks changed since the preview was seen".into()),
+                    None => (false, "preview not seen (press m)".into()),
+                },
+                Gate::Metadata => match &item.gates.output_check {
+                    Some(c) if c.masks_digest == digest => (
+                        true,
+                        format!("output {} passed the allowlist", short(&c.output_sha256)),
+                    ),
+                    Some(_) => (false, "masks changed since the output was checked".into()),
+                    None => (false, "output not rendered and checked yet".into()),
+                },
+                Gate::Reflections | Gate::Identifiers => attested_gate(item, ctx, gate),
+                Gate::Edges => {
+                    let (met, detail) = attested_gate(item, ctx, gate);
+                    let seen = item.gates.edges_seen.len();
+                    (met, format!("{detail}; {seen}/4 edges viewed at zoom"))
+                }
+                Gate::SecondReviewer => second_reviewer_gate(ctx, high_stakes),
+            };
+            GateStatus {
+                gate,
+                method: gate.method(),
+                required: required(gate),
+                met,
+                detail,
+            }
+        })
+        .collect();
+    GateReport {
+        statuses,
+        high_stakes,
+    }
+}
+
+fn zoom_gate(item: &Item, policy: &Policy) -> (bool, String) {
+    let min = policy.min_zoom_pct();
+    if item.masks.is_empty() {
+        return (true, "no masks to verify".into());
+    }
+    let unseen: Vec<String> = item
+        .masks
+        .iter()
+        .filter(|m| m.zoom_check.as_ref().is_none_or(|z| z.zoom_pct < min))
+        .map(|m| format!("#{}", m.id))
+        .collect();
+    if unseen.is_empty() {
+        (
+            true,
+            format!("{} mask(s) seen at ≥{}", item.masks.len(), zoom_label(min)),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "mask {} not seen at {} (press z)",
+                unseen.join(", "),
+                zoom_label(min)
+            ),
+        )
+    }
+}
+
+fn attested_gate(item: &Item, ctx: &GateContext<'_>, gate: Gate) -> (bool, String) {
+    if let Some(a) = item.gates.attested.get(gate.as_str()) {
+        (true, format!("attested by {} at {}", a.reviewer, a.at))
+    } else if ctx.attest_now.contains(&gate) {
+        (true, "attested with this approval".into())
+    } else {
+        (false, "not attested".into())
+    }
+}
+
+fn second_reviewer_gate(ctx: &GateContext<'_>, high_stakes: bool) -> (bool, String) {
+    if !high_stakes {
+        return (true, "not high-stakes".into());
+    }
+    let Some(first) = ctx.prior_approvers.first() else {
+        return (false, "high-stakes: needs approval by two different reviewers".into());
+    };
+    match ctx.reviewer_key {
+        Some(me) if ctx.prior_approvers.iter().any(|k| k != me) => {
+            (true, format!("first approval by {}", short(first)))
+        }
+        Some(_) => (
+            false,
+            "high-stakes: the second approval must come from a different reviewer".into(),
+        ),
+        None => (false, "high-stakes: waiting for a second reviewer".into()),
+    }
+}
+
+/// `2.0x` from 200.
+pub fn zoom_label(pct: u32) -> String {
+    format!("{}.{}x", pct / 100, (pct % 100) / 10)
+}
+
+fn short(s: &str) -> &str {
+    s.get(..12).unwrap_or(s)
+}
+
+/// Mask kinds the identifiers gate is about, for help text.
+pub const IDENTIFIER_KINDS: [MaskKind; 3] = [MaskKind::Identifier, MaskKind::Screen, MaskKind::Tattoo];
+
+/// Edges not yet viewed at zoom, for hints.
+pub fn edges_unseen(item: &Item) -> Vec<Edge> {
+    Edge::ALL
+        .into_iter()
+        .filter(|e| !item.gates.edges_seen.contains_key(e))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::*;
+
+    fn item() -> Item {
+        Item {
+            format_version: ITEM_FORMAT,
+            id: "abc".into(),
+            source: "/x".into(),
+            duplicates: vec![],
+            sha256: "00".repeat(32),
+            size: 1,
+            format: "jpeg".into(),
+            width: 100,
+            height: 80,
+            orientation: 1,
+            metadata: vec![],
+            detector: None,
+            masks: vec![],
+            next_mask_id: 1,
+            gates: GateEvidence::default(),
+            state: ItemState::Pending,
+            high_stakes: false,
+            failure: None,
+            output: None,
+            rejection: None,
+            ingested_at: "t".into(),
+        }
+    }
+
+    fn all_evidence(it: &mut Item) {
+        for m in &mut it.masks {
+            m.zoom_check = Some(ZoomCheck {
+                zoom_pct: 200,
+                at: "t".into(),
+                reviewer: None,
+            });
+        }
+        let d = it.masks_digest();
+        it.gates.preview_seen = Some(PreviewSeen {
+            masks_digest: d.clone(),
+            at: "t".into(),
+        });
+        it.gates.output_check = Some(OutputCheck {
+            masks_digest: d,
+            output_sha256: "ab".repeat(32),
+            at: "t".into(),
+        });
+        for g in Gate::ATTESTED {
+            it.gates.attested.insert(
+                g.as_str().into(),
+                Attestation {
+                    reviewer: "r".into(),
+                    at: "t".into(),
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn a_fresh_item_is_refused_naming_every_unmet_gate() {
+        let mut it = item();
+        it.add_mask(MaskKind::Face, Rect::new(1, 1, 10, 10), MaskOrigin::Manual);
+        let r = evaluate(&it, &Policy::default(), &GateContext::default());
+        assert!(!r.may_approve());
+        let names: Vec<_> = r.unmet().iter().map(|s| s.gate).collect();
+        assert_eq!(
+            names,
+            vec![
+                Gate::Zoom,
+                Gate::Preview,
+                Gate::Metadata,
+                Gate::Reflections,
+                Gate::Edges,
+                Gate::Identifiers
+            ]
+        );
+    }
+
+    #[test]
+    fn full_evidence_passes_and_a_moved_mask_reopens_the_measured_gates() {
+        let mut it = item();
+        it.add_mask(MaskKind::Face, Rect::new(1, 1, 10, 10), MaskOrigin::Manual);
+        all_evidence(&mut it);
+        let p = Policy::default();
+        assert!(evaluate(&it, &p, &GateContext::default()).may_release());
+        it.masks[0].rect.x += 1;
+        let r = evaluate(&it, &p, &GateContext::default());
+        let names: Vec<_> = r.unmet().iter().map(|s| s.gate).collect();
+        assert_eq!(names, vec![Gate::Preview, Gate::Metadata]);
+    }
+
+    #[test]
+    fn zoom_below_the_minimum_does_not_count() {
+        let mut it = item();
+        it.add_mask(MaskKind::Face, Rect::new(1, 1, 10, 10), MaskOrigin::Manual);
+        all_evidence(&mut it);
+        it.masks[0].zoom_check.as_mut().unwrap().zoom_pct = 190;
+        let r = evaluate(&it, &Policy::default(), &GateContext::default());
+        assert_eq!(r.unmet()[0].gate, Gate::Zoom);
+        assert!(r.unmet()[0].detail.contains("#1"));
+    }
+
+    #[test]
+    fn attestation_on_the_command_line_counts() {
+        let mut it = item();
+        all_evidence(&mut it);
+        it.gates.attested.clear();
+        let ctx = GateContext {
+            attest_now: &Gate::ATTESTED,
+            ..Default::default()
+        };
+        assert!(evaluate(&it, &Policy::default(), &ctx).may_approve());
+    }
+
+    #[test]
+    fn high_stakes_needs_a_different_second_key() {
+        let mut it = item();
+        all_evidence(&mut it);
+        it.high_stakes = true;
+        let p = Policy::default();
+        let first = GateContext {
+            reviewer_key: Some("A"),
+            ..Default::default()
+        };
+        let r = evaluate(&it, &p, &first);
+        assert!(r.may_approve() && !r.may_release());
+        let prior = vec!["A".to_string()];
+        let same = GateContext {
+            reviewer_key: Some("A"),
+            prior_approvers: &prior,
+            ..Default::default()
+        };
+        assert!(!evaluate(&it, &p, &same).may_release());
+        let other = GateContext {
+            reviewer_key: Some("B"),
+            prior_approvers: &prior,
+            ..Default::default()
+        };
+        assert!(evaluate(&it, &p, &other).may_release());
+    }
+
+    #[test]
+    fn a_tattoo_mask_makes_an_item_high_stakes_by_default() {
+        let mut it = item();
+        assert!(!is_high_stakes(&it, &Policy::default()));
+        it.add_mask(MaskKind::Tattoo, Rect::new(0, 0, 5, 5), MaskOrigin::Manual);
+        assert!(is_high_stakes(&it, &Policy::default()));
+    }
+
+    #[test]
+    fn a_policy_can_switch_measured_gates_off() {
+        let mut it = item();
+        it.add_mask(MaskKind::Face, Rect::new(1, 1, 10, 10), MaskOrigin::Manual);
+        let mut p = Policy::default();
+        p.gates.required = vec!["metadata".into()];
+        let mut r = evaluate(&it, &p, &GateContext::default());
+        assert_eq!(r.unmet_summary(), "metadata (output not rendered and checked yet)");
+        all_evidence(&mut it);
+        r = evaluate(&it, &p, &GateContext::default());
+        assert!(r.may_release());
+    }
+}

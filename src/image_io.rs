@@ -1,0 +1,264 @@
+//! Decoding originals safely: format by content, decode limits from the
+//! policy, EXIF orientation applied so everything downstream works in the
+//! upright coordinates the reviewer sees.
+
+use crate::policy::Limits;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, metadata::Orientation};
+use std::io::Cursor;
+
+/// Image formats Veil accepts as originals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Tiff,
+}
+
+impl SourceFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFormat::Jpeg => "jpeg",
+            SourceFormat::Png => "png",
+            SourceFormat::Webp => "webp",
+            SourceFormat::Tiff => "tiff",
+        }
+    }
+
+    fn image_format(self) -> ImageFormat {
+        match self {
+            SourceFormat::Jpeg => ImageFormat::Jpeg,
+            SourceFormat::Png => ImageFormat::Png,
+            SourceFormat::Webp => ImageFormat::WebP,
+            SourceFormat::Tiff => ImageFormat::Tiff,
+        }
+    }
+}
+
+/// Why a file cannot be used as an original.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("empty file (0 bytes)")]
+    Empty,
+    #[error("{0} is not supported (Veil reads JPEG, PNG, WebP and TIFF)")]
+    Unsupported(String),
+    #[error("not an image Veil recognises (JPEG, PNG, WebP or TIFF expected)")]
+    NotAnImage,
+    #[error("image is {width}x{height}, over the policy's limit of {max_width}x{max_height}")]
+    TooLarge {
+        width: u32,
+        height: u32,
+        max_width: u32,
+        max_height: u32,
+    },
+    #[error("decoding would need more memory than the policy's {0} MiB limit")]
+    TooMuchMemory(u64),
+    #[error("corrupt or truncated {format}: {problem}")]
+    Corrupt {
+        format: &'static str,
+        problem: String,
+    },
+}
+
+/// Identify the container by its first bytes; never by the file name.
+pub fn sniff(bytes: &[u8]) -> Result<SourceFormat, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(SourceFormat::Jpeg);
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(SourceFormat::Png);
+    }
+    if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        return Ok(SourceFormat::Webp);
+    }
+    if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        return Ok(SourceFormat::Tiff);
+    }
+    Err(match unsupported_name(bytes) {
+        Some(name) => DecodeError::Unsupported(name.to_string()),
+        None => DecodeError::NotAnImage,
+    })
+}
+
+/// Names formats people will try, so the error can say which it was.
+fn unsupported_name(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        let brand = &bytes[8..12];
+        return Some(match brand {
+            b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" => "HEIC/HEIF",
+            b"avif" | b"avis" => "AVIF",
+            _ => "an ISO media file (MP4/MOV/HEIF)",
+        });
+    }
+    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        return Some("DICOM");
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return Some("GIF");
+    }
+    if bytes.starts_with(b"BM") && bytes.len() > 14 {
+        return Some("BMP");
+    }
+    if bytes.starts_with(b"%PDF") {
+        return Some("PDF");
+    }
+    if bytes.starts_with(&[0x00, 0x00, 0x00, 0x0C, b'j', b'P']) || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        return Some("JPEG 2000");
+    }
+    None
+}
+
+/// An original decoded and turned upright.
+#[derive(Debug)]
+pub struct Decoded {
+    pub format: SourceFormat,
+    /// Dimensions as stored.
+    pub width: u32,
+    pub height: u32,
+    /// EXIF orientation 1–8 as found by the decoder (1 when absent).
+    pub orientation: u8,
+    /// Pixels after orientation.
+    pub image: DynamicImage,
+}
+
+fn limits(l: &Limits) -> image::Limits {
+    let mut lim = image::Limits::default();
+    lim.max_image_width = Some(l.max_width);
+    lim.max_image_height = Some(l.max_height);
+    lim.max_alloc = Some(l.max_alloc_mib.saturating_mul(1024 * 1024));
+    lim
+}
+
+/// Decode `bytes` under the policy's limits and apply EXIF orientation.
+pub fn decode_upright(bytes: &[u8], l: &Limits) -> Result<Decoded, DecodeError> {
+    decode_with(bytes, l, None)
+}
+
+/// Like [`decode_upright`] but with a known orientation (from the item),
+/// so the output matches what was reviewed even if the decoder disagrees.
+pub fn decode_with(
+    bytes: &[u8],
+    l: &Limits,
+    orientation: Option<u8>,
+) -> Result<Decoded, DecodeError> {
+    let format = sniff(bytes)?;
+    let corrupt = |e: image::ImageError| map_image_error(e, format, l);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    reader.limits(limits(l));
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
+    if width > l.max_width || height > l.max_height {
+        return Err(DecodeError::TooLarge {
+            width,
+            height,
+            max_width: l.max_width,
+            max_height: l.max_height,
+        });
+    }
+    let found = decoder
+        .orientation()
+        .map(orientation_to_exif)
+        .unwrap_or(1);
+    let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    let orientation = orientation.unwrap_or(found);
+    let image = apply_orientation(image, orientation);
+    Ok(Decoded {
+        format,
+        width,
+        height,
+        orientation,
+        image,
+    })
+}
+
+fn map_image_error(e: image::ImageError, format: SourceFormat, l: &Limits) -> DecodeError {
+    match e {
+        image::ImageError::Limits(le) => match le.kind() {
+            image::error::LimitErrorKind::DimensionError => DecodeError::TooLarge {
+                width: 0,
+                height: 0,
+                max_width: l.max_width,
+                max_height: l.max_height,
+            },
+            _ => DecodeError::TooMuchMemory(l.max_alloc_mib),
+        },
+        image::ImageError::Unsupported(u) => DecodeError::Corrupt {
+            format: format.as_str(),
+            problem: format!("unsupported variant: {u}"),
+        },
+        other => DecodeError::Corrupt {
+            format: format.as_str(),
+            problem: other.to_string(),
+        },
+    }
+}
+
+/// Turn stored pixels upright for an EXIF orientation value.
+pub fn apply_orientation(mut image: DynamicImage, orientation: u8) -> DynamicImage {
+    if let Some(o) = Orientation::from_exif(orientation) {
+        image.apply_orientation(o);
+    }
+    image
+}
+
+fn orientation_to_exif(o: Orientation) -> u8 {
+    o.to_exif()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_recognised_by_content_not_name() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Ok(SourceFormat::Jpeg));
+        assert_eq!(sniff(b"hello world"), Err(DecodeError::NotAnImage));
+        assert_eq!(sniff(b""), Err(DecodeError::Empty));
+        let mut heic = vec![0, 0, 0, 24];
+        heic.extend_from_slice(b"ftypheic");
+        heic.extend_from_slice(&[0; 8]);
+        assert_eq!(sniff(&heic), Err(DecodeError::Unsupported("HEIC/HEIF".into())));
+        let mut dicom = vec![0u8; 128];
+        dicom.extend_from_slice(b"DICM");
+        assert_eq!(sniff(&dicom), Err(DecodeError::Unsupported("DICOM".into())));
+    }
+
+    #[test]
+    fn a_declared_huge_png_is_refused_before_allocation() {
+        // A PNG header claiming 100000 x 100000 pixels, with no data.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        png.extend_from_slice(&13u32.to_be_bytes());
+        png.extend_from_slice(b"IHDR");
+        png.extend_from_slice(&ihdr);
+        let mut crc_input = b"IHDR".to_vec();
+        crc_input.extend_from_slice(&ihdr);
+        png.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+        let err = decode_upright(&png, &Limits::default()).unwrap_err();
+        assert!(matches!(err, DecodeError::TooLarge { .. }), "{err:?}");
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn orientation_six_turns_a_wide_image_tall() {
+        let img = DynamicImage::new_rgb8(40, 10);
+        let up = apply_orientation(img, 6);
+        assert_eq!((up.width(), up.height()), (10, 40));
+    }
+}

@@ -1,0 +1,497 @@
+//! Domain types for one queued photograph: its masks, gate evidence and state.
+//!
+//! Everything here is plain data (serde) plus pure geometry; no I/O.
+//! Numbers that reach the ledger are integers (zoom in percent, scores in
+//! thousandths) so canonical JSON never has to carry a float.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Version of the item file format.
+pub const ITEM_FORMAT: u32 = 1;
+
+/// Where an item is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    /// Ingested, waiting for review.
+    Pending,
+    /// A reviewer marked it ready for `approve --batch`.
+    Ready,
+    /// Approved once; a high-stakes item waits here for its second reviewer.
+    AwaitingSecond,
+    /// Output released to `out/`.
+    Approved,
+    /// Rejected by a reviewer; never released.
+    Rejected,
+    /// Could not be read or decoded at ingest.
+    Failed,
+}
+
+impl ItemState {
+    /// All states, in queue order.
+    pub const ALL: [ItemState; 6] = [
+        ItemState::Pending,
+        ItemState::Ready,
+        ItemState::AwaitingSecond,
+        ItemState::Approved,
+        ItemState::Rejected,
+        ItemState::Failed,
+    ];
+
+    /// The name used on the command line and in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Pending => "pending",
+            ItemState::Ready => "ready",
+            ItemState::AwaitingSecond => "awaiting_second",
+            ItemState::Approved => "approved",
+            ItemState::Rejected => "rejected",
+            ItemState::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for ItemState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ItemState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ItemState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown state '{s}' (expected one of: {})",
+                    ItemState::ALL.map(|s| s.as_str()).join(", ")
+                )
+            })
+    }
+}
+
+/// What a mask hides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskKind {
+    Face,
+    /// Badges, wristbands, chart labels.
+    Identifier,
+    Screen,
+    Tattoo,
+    Reflection,
+    Other,
+}
+
+impl MaskKind {
+    /// All kinds, in the order `t` cycles through them.
+    pub const ALL: [MaskKind; 6] = [
+        MaskKind::Face,
+        MaskKind::Identifier,
+        MaskKind::Screen,
+        MaskKind::Tattoo,
+        MaskKind::Reflection,
+        MaskKind::Other,
+    ];
+
+    /// The name used in files and on screen.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaskKind::Face => "face",
+            MaskKind::Identifier => "identifier",
+            MaskKind::Screen => "screen",
+            MaskKind::Tattoo => "tattoo",
+            MaskKind::Reflection => "reflection",
+            MaskKind::Other => "other",
+        }
+    }
+
+    /// The kind after this one in the cycle.
+    pub fn next(self) -> MaskKind {
+        let i = MaskKind::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        MaskKind::ALL[(i + 1) % MaskKind::ALL.len()]
+    }
+}
+
+impl fmt::Display for MaskKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An axis-aligned rectangle in pixels of the upright (oriented) image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl Rect {
+    pub fn new(x: u32, y: u32, w: u32, h: u32) -> Rect {
+        Rect { x, y, w, h }
+    }
+
+    /// One past the right edge.
+    pub fn right(&self) -> u32 {
+        self.x.saturating_add(self.w)
+    }
+
+    /// One past the bottom edge.
+    pub fn bottom(&self) -> u32 {
+        self.y.saturating_add(self.h)
+    }
+
+    /// True when `other` lies entirely within `self`.
+    pub fn contains(&self, other: &Rect) -> bool {
+        other.x >= self.x
+            && other.y >= self.y
+            && other.right() <= self.right()
+            && other.bottom() <= self.bottom()
+    }
+
+    /// True when the two rectangles share at least one pixel.
+    pub fn intersects(&self, other: &Rect) -> bool {
+        self.x < other.right()
+            && other.x < self.right()
+            && self.y < other.bottom()
+            && other.y < self.bottom()
+    }
+
+    /// Clamp into an image of `width` × `height`; `None` when nothing is left.
+    pub fn clamp_to(&self, width: u32, height: u32) -> Option<Rect> {
+        let x0 = self.x.min(width);
+        let y0 = self.y.min(height);
+        let x1 = self.right().min(width);
+        let y1 = self.bottom().min(height);
+        (x1 > x0 && y1 > y0).then(|| Rect::new(x0, y0, x1 - x0, y1 - y0))
+    }
+
+    /// Grow about the centre by `factor` (1.3 = 30% larger each side in total),
+    /// then clamp to the image.
+    pub fn padded(&self, factor: f64, width: u32, height: u32) -> Option<Rect> {
+        let factor = if factor.is_finite() && factor > 0.0 { factor } else { 1.0 };
+        let cx = self.x as f64 + self.w as f64 / 2.0;
+        let cy = self.y as f64 + self.h as f64 / 2.0;
+        let w = self.w as f64 * factor;
+        let h = self.h as f64 * factor;
+        let x0 = (cx - w / 2.0).floor().max(0.0);
+        let y0 = (cy - h / 2.0).floor().max(0.0);
+        let x1 = (cx + w / 2.0).ceil().min(width as f64);
+        let y1 = (cy + h / 2.0).ceil().min(height as f64);
+        if x1 <= x0 || y1 <= y0 {
+            return None;
+        }
+        Some(Rect::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32))
+    }
+}
+
+impl fmt::Display for Rect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}+{}+{}", self.w, self.h, self.x, self.y)
+    }
+}
+
+/// Who proposed a mask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "by")]
+pub enum MaskOrigin {
+    /// Found by a face detector; `score_milli` is the detector's score × 1000.
+    Detector { detector: String, score_milli: i64 },
+    /// Drawn by a reviewer.
+    Manual,
+}
+
+/// Proof that a mask was seen up close: recorded by the review screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoomCheck {
+    /// Zoom reached, in percent of fit (200 = 2×).
+    pub zoom_pct: u32,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// Who was reviewing, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewer: Option<String>,
+}
+
+/// One rectangle to fill with solid colour in the output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mask {
+    /// Stable within the item (never reused after deletion).
+    pub id: u32,
+    pub kind: MaskKind,
+    pub rect: Rect,
+    pub origin: MaskOrigin,
+    /// Set when the mask was fully in view at the policy's minimum zoom;
+    /// cleared whenever the mask moves or changes size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zoom_check: Option<ZoomCheck>,
+}
+
+/// One piece of identifying metadata found in an original.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataFinding {
+    /// Container or standard: EXIF, GPS, XMP, IPTC, ICC, Comment, MPF,
+    /// Thumbnail, Trailer, PNG-text, PNG-time, PNG-exif, WebP-EXIF, WebP-XMP, ...
+    pub group: String,
+    /// Field or tag name (`GPSLatitude`, `tEXt:Author`, `APP13`, ...).
+    pub field: String,
+    /// Short, printable preview of the value (control characters escaped,
+    /// truncated); empty for binary payloads.
+    pub value: String,
+}
+
+/// The detector that proposed an item's auto masks, and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetectorInfo {
+    pub name: String,
+    pub model_sha256: String,
+    pub min_face_size: u32,
+    /// Score threshold × 1000.
+    pub score_threshold_milli: i64,
+    /// Padding factor × 100 (130 = 1.3×).
+    pub padding_pct: u32,
+}
+
+/// Which image edge strip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edge {
+    Top,
+    Right,
+    Bottom,
+    Left,
+}
+
+impl Edge {
+    pub const ALL: [Edge; 4] = [Edge::Top, Edge::Right, Edge::Bottom, Edge::Left];
+}
+
+/// A gate attested by a reviewer (reflections checked, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    pub reviewer: String,
+    pub at: String,
+}
+
+/// Evidence that the compressed/mobile preview was looked at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewSeen {
+    /// Digest of the masks at the time (see [`masks_digest`]); the gate
+    /// holds only while the masks are unchanged.
+    pub masks_digest: String,
+    pub at: String,
+}
+
+/// Everything the gates look at besides the masks themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateEvidence {
+    /// Edge strips viewed at the minimum zoom (measured by the screen).
+    #[serde(default)]
+    pub edges_seen: BTreeMap<Edge, ZoomCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_seen: Option<PreviewSeen>,
+    /// Attested gates by name (`reflections`, `edges`, `identifiers`).
+    #[serde(default)]
+    pub attested: BTreeMap<String, Attestation>,
+    /// The last render whose bytes passed the container allowlist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_check: Option<OutputCheck>,
+}
+
+/// Evidence that a rendered output was checked byte by byte and carried
+/// no metadata (measured, never declared).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputCheck {
+    /// Digest of the masks the output was rendered with.
+    pub masks_digest: String,
+    pub output_sha256: String,
+    pub at: String,
+}
+
+/// A released (or pending second review) output of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputRecord {
+    /// File name inside `out/`, e.g. `Case_3FQ7K2ZD.jpg`.
+    pub name: String,
+    pub sha256: String,
+    /// Digest of the masks it was rendered with.
+    pub masks_digest: String,
+}
+
+/// One photograph in the review queue: `items/<id>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub format_version: u32,
+    /// First 16 hex digits of the original's SHA-256.
+    pub id: String,
+    /// Where the original was at ingest (absolute). Never copied to outputs.
+    pub source: PathBuf,
+    /// Other paths that held byte-identical copies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<PathBuf>,
+    pub sha256: String,
+    pub size: u64,
+    /// `jpeg`, `png`, `webp`, `tiff`; empty for a failed item that never decoded.
+    pub format: String,
+    /// Dimensions as stored in the file.
+    pub width: u32,
+    pub height: u32,
+    /// EXIF orientation 1–8 (1 when absent).
+    pub orientation: u8,
+    pub metadata: Vec<MetadataFinding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector: Option<DetectorInfo>,
+    pub masks: Vec<Mask>,
+    /// Next mask id to hand out.
+    pub next_mask_id: u32,
+    #[serde(default)]
+    pub gates: GateEvidence,
+    pub state: ItemState,
+    #[serde(default)]
+    pub high_stakes: bool,
+    /// Why ingest failed, for `failed` items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<String>,
+    pub ingested_at: String,
+}
+
+impl Item {
+    /// Width and height of the upright image the reviewer sees.
+    pub fn oriented_size(&self) -> (u32, u32) {
+        if orientation_swaps_axes(self.orientation) {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
+
+    /// Number of masks of each kind.
+    pub fn mask_counts(&self) -> BTreeMap<MaskKind, usize> {
+        let mut counts = BTreeMap::new();
+        for m in &self.masks {
+            *counts.entry(m.kind).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Faces proposed by the detector (still present as masks).
+    pub fn faces_found(&self) -> usize {
+        self.masks
+            .iter()
+            .filter(|m| matches!(m.origin, MaskOrigin::Detector { .. }))
+            .count()
+    }
+
+    /// Add a mask and return its id.
+    pub fn add_mask(&mut self, kind: MaskKind, rect: Rect, origin: MaskOrigin) -> u32 {
+        let id = self.next_mask_id.max(1);
+        self.next_mask_id = id + 1;
+        self.masks.push(Mask {
+            id,
+            kind,
+            rect,
+            origin,
+            zoom_check: None,
+        });
+        id
+    }
+
+    /// Digest of the current masks (kind and rectangle, in order).
+    pub fn masks_digest(&self) -> String {
+        masks_digest(&self.masks)
+    }
+}
+
+/// SHA-256 (hex) over the masks' kinds and rectangles: what the output
+/// depends on. Verification marks do not change it.
+pub fn masks_digest(masks: &[Mask]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for m in masks {
+        h.update(format!(
+            "{}:{}:{},{},{},{};",
+            m.id, m.kind, m.rect.x, m.rect.y, m.rect.w, m.rect.h
+        ));
+    }
+    hex::encode(h.finalize())
+}
+
+/// True for EXIF orientations 5–8, which swap width and height.
+pub fn orientation_swaps_axes(orientation: u8) -> bool {
+    matches!(orientation, 5..=8)
+}
+
+/// The item id for an original with this SHA-256 (hex).
+pub fn item_id_for(sha256_hex: &str) -> String {
+    sha256_hex.chars().take(16).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_grows_about_the_centre_and_clamps_to_the_image() {
+        let r = Rect::new(40, 40, 20, 20);
+        assert_eq!(r.padded(1.5, 100, 100), Some(Rect::new(35, 35, 30, 30)));
+        let edge = Rect::new(0, 0, 20, 20);
+        assert_eq!(edge.padded(2.0, 100, 100), Some(Rect::new(0, 0, 30, 30)));
+    }
+
+    #[test]
+    fn clamp_drops_a_rectangle_outside_the_image() {
+        assert_eq!(Rect::new(120, 0, 10, 10).clamp_to(100, 100), None);
+        assert_eq!(
+            Rect::new(95, 95, 10, 10).clamp_to(100, 100),
+            Some(Rect::new(95, 95, 5, 5))
+        );
+    }
+
+    #[test]
+    fn kinds_cycle_through_all_and_back() {
+        let mut k = MaskKind::Face;
+        for _ in 0..MaskKind::ALL.len() {
+            k = k.next();
+        }
+        assert_eq!(k, MaskKind::Face);
+    }
+
+    #[test]
+    fn states_parse_from_their_names() {
+        for s in ItemState::ALL {
+            assert_eq!(s.as_str().parse::<ItemState>(), Ok(s));
+        }
+        assert!("bogus".parse::<ItemState>().is_err());
+    }
+
+    #[test]
+    fn mask_digest_ignores_verification_but_not_geometry() {
+        let mut a = Mask {
+            id: 1,
+            kind: MaskKind::Face,
+            rect: Rect::new(1, 2, 3, 4),
+            origin: MaskOrigin::Manual,
+            zoom_check: None,
+        };
+        let d0 = masks_digest(std::slice::from_ref(&a));
+        a.zoom_check = Some(ZoomCheck {
+            zoom_pct: 200,
+            at: "t".into(),
+            reviewer: None,
+        });
+        assert_eq!(d0, masks_digest(std::slice::from_ref(&a)));
+        a.rect.x += 1;
+        assert_ne!(d0, masks_digest(std::slice::from_ref(&a)));
+    }
+}

@@ -1,0 +1,22 @@
+//! Veil: de-identify clinical photographs with an auditable review trail.
+//!
+//! The library does the work; `src/main.rs` only parses the command line.
+//! Data flows one way: originals → `ingest` → item files → review →
+//! approve (render, check, release) → signed ledger → `verify`.
+
+pub mod cli;
+pub mod commands;
+pub mod detect;
+pub mod gates;
+pub mod image_io;
+pub mod ingest;
+pub mod item;
+pub mod keys;
+pub mod ledger;
+pub mod metadata;
+pub mod policy;
+pub mod redact;
+pub mod release;
+pub mod text;
+pub mod tui;
+pub mod workspace;

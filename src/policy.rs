@@ -1,0 +1,451 @@
+//! The policy (`veil.toml`): detector settings, decode limits, output,
+//! redaction mode, gates and high-stakes rules. Pure: parsing and defaults.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The whole policy. Every key has a default; unknown keys are an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub detector: DetectorPolicy,
+    pub limits: Limits,
+    pub output: OutputPolicy,
+    pub gates: GatePolicy,
+    pub high_stakes: HighStakesPolicy,
+    pub review: ReviewPolicy,
+}
+
+/// Face detection settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectorPolicy {
+    /// `rustface`, or `none` to skip detection.
+    pub engine: String,
+    /// Smallest face searched for, in pixels of the upright image (≥ 20).
+    pub min_face_size: u32,
+    /// Detector score a window needs to count as a face.
+    pub score_threshold: f64,
+    /// Image pyramid step (0.5–0.99): larger finds more, slower.
+    pub pyramid_scale_factor: f32,
+    /// Sliding-window step in pixels.
+    pub slide_window_step: u32,
+    /// Grow each box about its centre by this factor (hair, ears).
+    pub padding: f64,
+}
+
+/// Decode limits: refuse a decompression bomb instead of allocating it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub max_width: u32,
+    pub max_height: u32,
+    /// Largest decoder allocation, in MiB.
+    pub max_alloc_mib: u64,
+    /// Largest original file accepted, in MiB.
+    pub max_file_mib: u64,
+}
+
+/// How a mask is drawn into the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedactionMode {
+    /// A solid fill: irreversible. The only mode the default policy allows.
+    Solid,
+    /// Opt-in; can be partly reversed.
+    Blur,
+    /// Opt-in; can be partly reversed.
+    Pixelate,
+}
+
+/// Output encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFormat {
+    Jpeg,
+    Png,
+}
+
+impl OutputFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpg",
+            OutputFormat::Png => "png",
+        }
+    }
+}
+
+/// How outputs are named: nothing of the original name survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Naming {
+    /// `Case_XXXXXXXX` with random letters and digits.
+    Random,
+    /// `Study_0001`, `Study_0002`, ...
+    Sequential,
+}
+
+/// Output settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputPolicy {
+    pub format: OutputFormat,
+    /// JPEG quality 1–100.
+    pub jpeg_quality: u8,
+    pub naming: Naming,
+    pub redaction: RedactionMode,
+    /// Fill colour for masks, `#rrggbb`.
+    pub fill: String,
+    /// Background that transparent pixels are flattened onto, `#rrggbb`.
+    pub background: String,
+}
+
+/// Gate settings: which gates approval requires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatePolicy {
+    /// Minimum zoom (relative to fit) at which a zone counts as seen.
+    pub min_zoom: f64,
+    /// Gates approval requires, by name: zoom, preview, metadata,
+    /// reflections, edges, identifiers.
+    pub required: Vec<String>,
+}
+
+/// When an item needs a second, different reviewer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HighStakesPolicy {
+    /// Items flagged high-stakes need a second approval by another key.
+    pub second_reviewer: bool,
+    /// Flag automatically when the detector found at least this many faces (0: never).
+    pub faces_at_least: u32,
+    /// Flag automatically when a mask of one of these kinds exists.
+    pub mask_kinds: Vec<String>,
+}
+
+/// Review-station defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewPolicy {
+    /// Theme name from `themes/`.
+    pub theme: String,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            detector: DetectorPolicy::default(),
+            limits: Limits::default(),
+            output: OutputPolicy::default(),
+            gates: GatePolicy::default(),
+            high_stakes: HighStakesPolicy::default(),
+            review: ReviewPolicy::default(),
+        }
+    }
+}
+
+impl Default for DetectorPolicy {
+    fn default() -> Self {
+        DetectorPolicy {
+            engine: "rustface".into(),
+            min_face_size: 20,
+            score_threshold: 2.0,
+            pyramid_scale_factor: 0.8,
+            slide_window_step: 4,
+            padding: 1.3,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_width: 20_000,
+            max_height: 20_000,
+            max_alloc_mib: 2048,
+            max_file_mib: 256,
+        }
+    }
+}
+
+impl Default for OutputPolicy {
+    fn default() -> Self {
+        OutputPolicy {
+            format: OutputFormat::Jpeg,
+            jpeg_quality: 92,
+            naming: Naming::Random,
+            redaction: RedactionMode::Solid,
+            fill: "#000000".into(),
+            background: "#ffffff".into(),
+        }
+    }
+}
+
+impl Default for GatePolicy {
+    fn default() -> Self {
+        GatePolicy {
+            min_zoom: 2.0,
+            required: crate::gates::Gate::ALL
+                .iter()
+                .filter(|g| **g != crate::gates::Gate::SecondReviewer)
+                .map(|g| g.as_str().to_string())
+                .collect(),
+        }
+    }
+}
+
+impl Default for HighStakesPolicy {
+    fn default() -> Self {
+        HighStakesPolicy {
+            second_reviewer: true,
+            faces_at_least: 0,
+            mask_kinds: vec!["tattoo".into()],
+        }
+    }
+}
+
+impl Default for ReviewPolicy {
+    fn default() -> Self {
+        ReviewPolicy {
+            theme: "default".into(),
+        }
+    }
+}
+
+/// A policy that parsed but says something impossible.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PolicyError {
+    #[error("{0}")]
+    Parse(String),
+    #[error("{key}: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+impl Policy {
+    /// Parse and validate `veil.toml` text. Errors name the line and key.
+    pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
+        let policy: Policy = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().trim().to_string();
+            PolicyError::Parse(match line {
+                Some(l) => format!("line {l}: {msg}"),
+                None => msg,
+            })
+        })?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// Check ranges and names that serde cannot.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let bad = |key, problem: String| Err(PolicyError::Invalid { key, problem });
+        let d = &self.detector;
+        if !matches!(d.engine.as_str(), "rustface" | "none") {
+            return bad(
+                "detector.engine",
+                format!("'{}' is not a detector (rustface, none)", d.engine),
+            );
+        }
+        if d.min_face_size < 20 {
+            return bad(
+                "detector.min_face_size",
+                format!("{} is below 20, the smallest the model supports", d.min_face_size),
+            );
+        }
+        if !(0.5..1.0).contains(&d.pyramid_scale_factor) {
+            return bad(
+                "detector.pyramid_scale_factor",
+                format!("{} is outside 0.5–0.99", d.pyramid_scale_factor),
+            );
+        }
+        if d.slide_window_step == 0 {
+            return bad("detector.slide_window_step", "must be at least 1".into());
+        }
+        if !(1.0..=4.0).contains(&d.padding) {
+            return bad(
+                "detector.padding",
+                format!("{} is outside 1.0–4.0", d.padding),
+            );
+        }
+        if !d.score_threshold.is_finite() {
+            return bad("detector.score_threshold", "must be a number".into());
+        }
+        let o = &self.output;
+        if !(1..=100).contains(&o.jpeg_quality) {
+            return bad(
+                "output.jpeg_quality",
+                format!("{} is outside 1–100", o.jpeg_quality),
+            );
+        }
+        for (key, value) in [("output.fill", &o.fill), ("output.background", &o.background)] {
+            if parse_hex_colour(value).is_none() {
+                return bad(key, format!("'{value}' is not a colour like #000000"));
+            }
+        }
+        let l = &self.limits;
+        if l.max_width == 0 || l.max_height == 0 || l.max_alloc_mib == 0 || l.max_file_mib == 0 {
+            return bad("limits", "every limit must be above zero".into());
+        }
+        if !(self.gates.min_zoom.is_finite() && self.gates.min_zoom >= 1.0) {
+            return bad(
+                "gates.min_zoom",
+                format!("{} must be at least 1.0", self.gates.min_zoom),
+            );
+        }
+        for g in &self.gates.required {
+            if crate::gates::Gate::from_name(g).is_none() {
+                return bad(
+                    "gates.required",
+                    format!(
+                        "'{g}' is not a gate (one of: {})",
+                        crate::gates::Gate::ALL.map(|g| g.as_str()).join(", ")
+                    ),
+                );
+            }
+        }
+        for k in &self.high_stakes.mask_kinds {
+            if !crate::item::MaskKind::ALL.iter().any(|m| m.as_str() == k) {
+                return bad(
+                    "high_stakes.mask_kinds",
+                    format!("'{k}' is not a mask kind"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The fill colour as RGB.
+    pub fn fill_rgb(&self) -> [u8; 3] {
+        parse_hex_colour(&self.output.fill).unwrap_or([0, 0, 0])
+    }
+
+    /// The flattening background as RGB.
+    pub fn background_rgb(&self) -> [u8; 3] {
+        parse_hex_colour(&self.output.background).unwrap_or([255, 255, 255])
+    }
+
+    /// Minimum zoom in percent (200 = 2×), as evidence records it.
+    pub fn min_zoom_pct(&self) -> u32 {
+        (self.gates.min_zoom * 100.0).round() as u32
+    }
+
+    /// SHA-256 over the policy's canonical JSON form: what the ledger records.
+    pub fn digest(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(Sha256::digest(json))
+    }
+}
+
+/// `#rrggbb` to RGB.
+pub fn parse_hex_colour(s: &str) -> Option<[u8; 3]> {
+    let h = s.strip_prefix('#')?;
+    if h.len() != 6 || !h.is_ascii() {
+        return None;
+    }
+    let p = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).ok();
+    Some([p(0)?, p(2)?, p(4)?])
+}
+
+/// The commented `veil.toml` that `veil init` writes; parses to the defaults.
+pub const DEFAULT_POLICY_TOML: &str = r##"# Veil policy. Every key is shown with its default; edit with care.
+# Changing this file changes the policy digest recorded in every ledger entry.
+
+[detector]
+# Face detector: "rustface" (SeetaFace frontal model, embedded) or "none".
+engine = "rustface"
+# Smallest face searched for, in pixels of the upright image (20 or more).
+min_face_size = 20
+# Score a window needs to count as a face (lower finds more, and more false ones).
+score_threshold = 2.0
+# Image pyramid step, 0.5 to 0.99 (closer to 1 finds more, slower).
+pyramid_scale_factor = 0.8
+# Sliding-window step in pixels.
+slide_window_step = 4
+# Grow each detected box about its centre by this factor: the face alone misses hair and ears.
+padding = 1.3
+
+[limits]
+# Images larger than this are refused before they are decoded (decompression bombs).
+max_width = 20000
+max_height = 20000
+# Largest decoder allocation, in MiB.
+max_alloc_mib = 2048
+# Largest original file accepted, in MiB.
+max_file_mib = 256
+
+[output]
+# "jpeg" or "png". Outputs are re-encoded from pixels and carry no metadata.
+format = "jpeg"
+# JPEG quality, 1 to 100.
+jpeg_quality = 92
+# "random" (Case_XXXXXXXX) or "sequential" (Study_0001): nothing of the original name survives.
+naming = "random"
+# "solid" fills masks with a flat colour and cannot be undone.
+# "blur" and "pixelate" can be partly reversed; use them only if you must.
+redaction = "solid"
+# Mask fill colour.
+fill = "#000000"
+# Transparent pixels are flattened onto this colour.
+background = "#ffffff"
+
+[gates]
+# A zone counts as seen when it was fully in view at this zoom or more (relative to fit).
+min_zoom = 2.0
+# Gates approval requires. Measured by Veil: zoom, preview, metadata.
+# Attested by the reviewer: reflections, edges, identifiers.
+# second_reviewer is added automatically for high-stakes items.
+required = ["zoom", "preview", "metadata", "reflections", "edges", "identifiers"]
+
+[high_stakes]
+# High-stakes items need a second approval by a different reviewer key.
+second_reviewer = true
+# Flag an item high-stakes when the detector found at least this many faces (0: never).
+faces_at_least = 0
+# Flag an item high-stakes when it has a mask of one of these kinds.
+mask_kinds = ["tattoo"]
+
+[review]
+# Theme from themes/: "default", "high-contrast" or "mono" (used when NO_COLOR is set).
+theme = "default"
+"##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_parses_to_the_defaults() {
+        assert_eq!(Policy::from_toml(DEFAULT_POLICY_TOML), Ok(Policy::default()));
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_its_line() {
+        let text = "[output]\nformat = \"jpeg\"\nqualty = 3\n";
+        let err = Policy::from_toml(text).unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("qualty"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_is_an_error_naming_the_key() {
+        let err = Policy::from_toml("[gates]\nmin_zoom = 0.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gates.min_zoom"), "{err}");
+        let err = Policy::from_toml("[gates]\nrequired = [\"zom\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("zom"), "{err}");
+    }
+
+    #[test]
+    fn digest_changes_with_the_policy() {
+        let a = Policy::default();
+        let mut b = Policy::default();
+        b.gates.min_zoom = 3.0;
+        assert_ne!(a.digest(), b.digest());
+        assert_eq!(a.digest(), Policy::default().digest());
+    }
+}

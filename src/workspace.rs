@@ -1,0 +1,316 @@
+//! The workspace folder: policy, item files, outputs, ledger paths, and
+//! durable atomic writes.
+
+use crate::item::Item;
+use crate::policy::{DEFAULT_POLICY_TOML, Policy};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Default workspace folder, relative to the current directory.
+pub const DEFAULT_WORKSPACE: &str = "veil-work";
+
+/// Problems opening or writing a workspace. Each names the path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("{path}: no Veil workspace here (run `veil init` first, or pass --workspace)")]
+    Missing { path: PathBuf },
+    #[error("{path}: {problem}")]
+    Policy { path: PathBuf, problem: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: corrupt item file: {problem}")]
+    CorruptItem { path: PathBuf, problem: String },
+    #[error("no item matches '{0}' (see `veil list`)")]
+    NoSuchItem(String),
+    #[error("'{prefix}' matches several items: {candidates}")]
+    Ambiguous { prefix: String, candidates: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WorkspaceError + '_ {
+    move |source| WorkspaceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// An open workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+    pub policy: Policy,
+}
+
+impl Workspace {
+    /// Create the workspace (mode 0700) with a commented `veil.toml`.
+    /// An existing workspace is opened and its policy left as it is.
+    pub fn init(root: &Path) -> Result<(Workspace, bool), WorkspaceError> {
+        let policy_path = root.join("veil.toml");
+        let created = !policy_path.exists();
+        create_private_dir(root)?;
+        for sub in ["items", "out", "cache"] {
+            create_private_dir(&root.join(sub))?;
+        }
+        if created {
+            write_atomic(&policy_path, DEFAULT_POLICY_TOML.as_bytes())
+                .map_err(io_err(&policy_path))?;
+        }
+        Ok((Workspace::open(root)?, created))
+    }
+
+    /// Open an existing workspace and parse its policy.
+    pub fn open(root: &Path) -> Result<Workspace, WorkspaceError> {
+        let policy_path = root.join("veil.toml");
+        let text = match fs::read_to_string(&policy_path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(WorkspaceError::Missing {
+                    path: root.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(io_err(&policy_path)(e)),
+        };
+        let policy = Policy::from_toml(&text).map_err(|e| WorkspaceError::Policy {
+            path: policy_path.clone(),
+            problem: e.to_string(),
+        })?;
+        for sub in ["items", "out", "cache"] {
+            create_private_dir(&root.join(sub))?;
+        }
+        Ok(Workspace {
+            root: root.to_path_buf(),
+            policy,
+        })
+    }
+
+    /// A workspace with a given policy, for tests and embedding.
+    pub fn with_policy(root: &Path, policy: Policy) -> Result<Workspace, WorkspaceError> {
+        for sub in ["", "items", "out", "cache"] {
+            create_private_dir(&root.join(sub))?;
+        }
+        Ok(Workspace {
+            root: root.to_path_buf(),
+            policy,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn policy_path(&self) -> PathBuf {
+        self.root.join("veil.toml")
+    }
+    pub fn items_dir(&self) -> PathBuf {
+        self.root.join("items")
+    }
+    pub fn out_dir(&self) -> PathBuf {
+        self.root.join("out")
+    }
+    pub fn cache_dir(&self) -> PathBuf {
+        self.root.join("cache")
+    }
+    pub fn ledger_path(&self) -> PathBuf {
+        self.root.join("ledger.jsonl")
+    }
+    pub fn allowed_signers_path(&self) -> PathBuf {
+        self.root.join("allowed_signers")
+    }
+    pub fn item_path(&self, id: &str) -> PathBuf {
+        self.items_dir().join(format!("{id}.json"))
+    }
+
+    /// Read one item by its full id.
+    pub fn load_item(&self, id: &str) -> Result<Item, WorkspaceError> {
+        let path = self.item_path(id);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(WorkspaceError::NoSuchItem(id.to_string()));
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        let item: Item =
+            serde_json::from_slice(&bytes).map_err(|e| WorkspaceError::CorruptItem {
+                path: path.clone(),
+                problem: e.to_string(),
+            })?;
+        if item.id != id {
+            return Err(WorkspaceError::CorruptItem {
+                path,
+                problem: format!("its id is '{}', not the file name's '{id}'", item.id),
+            });
+        }
+        Ok(item)
+    }
+
+    /// Write one item atomically.
+    pub fn save_item(&self, item: &Item) -> Result<(), WorkspaceError> {
+        let path = self.item_path(&item.id);
+        let mut json = serde_json::to_vec_pretty(item).map_err(|e| WorkspaceError::CorruptItem {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
+        json.push(b'\n');
+        write_atomic(&path, &json).map_err(io_err(&path))
+    }
+
+    /// Ids of every item file, sorted.
+    pub fn item_ids(&self) -> Result<Vec<String>, WorkspaceError> {
+        let dir = self.items_dir();
+        let mut ids = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
+            let entry = entry.map_err(io_err(&dir))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(id) = name.strip_suffix(".json")
+                && !id.starts_with('.')
+            {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Every readable item in queue order (ingest time, then id), and the
+    /// problems with the ones that could not be read.
+    pub fn items(&self) -> Result<(Vec<Item>, Vec<WorkspaceError>), WorkspaceError> {
+        let mut items = Vec::new();
+        let mut problems = Vec::new();
+        for id in self.item_ids()? {
+            match self.load_item(&id) {
+                Ok(i) => items.push(i),
+                Err(e) => problems.push(e),
+            }
+        }
+        items.sort_by(|a, b| {
+            (a.ingested_at.as_str(), a.id.as_str()).cmp(&(b.ingested_at.as_str(), b.id.as_str()))
+        });
+        Ok((items, problems))
+    }
+
+    /// Full id from a unique prefix (at least 4 hex digits).
+    pub fn resolve_id(&self, prefix: &str) -> Result<String, WorkspaceError> {
+        let matches: Vec<String> = self
+            .item_ids()?
+            .into_iter()
+            .filter(|id| prefix.len() >= 4 && id.starts_with(prefix))
+            .collect();
+        match matches.len() {
+            0 => Err(WorkspaceError::NoSuchItem(prefix.to_string())),
+            1 => Ok(matches.into_iter().next().unwrap_or_default()),
+            _ => Err(WorkspaceError::Ambiguous {
+                prefix: prefix.to_string(),
+                candidates: matches.join(", "),
+            }),
+        }
+    }
+}
+
+/// Create a folder (and parents) with mode 0700 when new.
+fn create_private_dir(path: &Path) -> Result<(), WorkspaceError> {
+    if path.as_os_str().is_empty() || path.is_dir() {
+        return Ok(());
+    }
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path).map_err(io_err(path))
+}
+
+/// Write `bytes` to `path` so that readers see the old file or the new one,
+/// never a mix: temp file in the same folder, fsync, rename, fsync folder.
+/// A symlink at `path` is replaced, never followed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// [`write_atomic`] with an explicit file mode (outputs are 0640).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".veil-tmp-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// fsync a folder so a rename in it survives a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_writes_the_default_policy_and_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ws");
+        let (ws, created) = Workspace::init(&root).unwrap();
+        assert!(created);
+        assert_eq!(ws.policy, Policy::default());
+        let (_, created_again) = Workspace::init(&root).unwrap();
+        assert!(!created_again);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&root).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700);
+        }
+    }
+
+    #[test]
+    fn opening_a_missing_workspace_says_how_to_make_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Workspace::open(&dir.path().join("nope")).unwrap_err();
+        assert!(err.to_string().contains("veil init"), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_policy_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("veil.toml"), "[output]\nformat = 3\n").unwrap();
+        let err = Workspace::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("veil.toml") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn atomic_write_replaces_a_symlink_instead_of_following_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, b"keep").unwrap();
+        let link = dir.path().join("link");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"keep");
+        assert_eq!(fs::read(&link).unwrap(), b"new");
+    }
+}
