@@ -10,9 +10,10 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "veil", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// Workspace folder (policy, items, outputs, ledger).
-    #[arg(long, global = true, env = "VEIL_WORKSPACE", default_value = crate::workspace::DEFAULT_WORKSPACE)]
-    pub workspace: PathBuf,
+    /// Workspace folder (policy, items, outputs, ledger) [default: ./veil-work;
+    /// for `demo`: ./veil-demo].
+    #[arg(long, global = true, env = "VEIL_WORKSPACE")]
+    pub workspace: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,

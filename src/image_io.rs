@@ -105,7 +105,9 @@ fn unsupported_name(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"%PDF") {
         return Some("PDF");
     }
-    if bytes.starts_with(&[0x00, 0x00, 0x00, 0x0C, b'j', b'P']) || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+    if bytes.starts_with(&[0x00, 0x00, 0x00, 0x0C, b'j', b'P'])
+        || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+    {
         return Some("JPEG 2000");
     }
     None
@@ -145,6 +147,7 @@ pub fn decode_with(
     orientation: Option<u8>,
 ) -> Result<Decoded, DecodeError> {
     let format = sniff(bytes)?;
+    check_complete(bytes, format)?;
     let corrupt = |e: image::ImageError| map_image_error(e, format, l);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(limits(l));
@@ -158,10 +161,7 @@ pub fn decode_with(
             max_height: l.max_height,
         });
     }
-    let found = decoder
-        .orientation()
-        .map(orientation_to_exif)
-        .unwrap_or(1);
+    let found = decoder.orientation().map(orientation_to_exif).unwrap_or(1);
     let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     let orientation = orientation.unwrap_or(found);
     let image = apply_orientation(image, orientation);
@@ -172,6 +172,74 @@ pub fn decode_with(
         orientation,
         image,
     })
+}
+
+/// Decoders fill a truncated image with grey and carry on; a clinical
+/// photo with its lower half missing must be refused instead, so check the
+/// container reaches its end marker.
+pub fn check_complete(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
+    let truncated = |what: &str| DecodeError::Corrupt {
+        format: format.as_str(),
+        problem: format!("truncated: {what}"),
+    };
+    match format {
+        SourceFormat::Jpeg => {
+            let sos =
+                jpeg_first_scan(bytes).ok_or_else(|| truncated("no image data (SOS) found"))?;
+            // In entropy-coded data 0xFF is always followed by 0x00 or RSTn,
+            // so FF D9 after the first scan can only be the end marker.
+            if bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]) {
+                Ok(())
+            } else {
+                Err(truncated("the end-of-image marker is missing"))
+            }
+        }
+        SourceFormat::Png => {
+            if bytes.windows(8).any(|w| w == b"\0\0\0\0IEND") {
+                Ok(())
+            } else {
+                Err(truncated("the IEND chunk is missing"))
+            }
+        }
+        SourceFormat::Webp => {
+            let declared = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+            if declared.saturating_add(8) <= bytes.len() {
+                Ok(())
+            } else {
+                Err(truncated("the file is shorter than its RIFF header says"))
+            }
+        }
+        SourceFormat::Tiff => Ok(()),
+    }
+}
+
+/// Offset of the first SOS segment of the main image, walking the marker
+/// segments (so an EXIF thumbnail's markers are skipped).
+fn jpeg_first_scan(bytes: &[u8]) -> Option<usize> {
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0xDA {
+            return Some(i);
+        }
+        if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+            i += 2;
+            continue;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        if len < 2 {
+            return None;
+        }
+        i += 2 + len;
+    }
+    None
 }
 
 fn map_image_error(e: image::ImageError, format: SourceFormat, l: &Limits) -> DecodeError {
@@ -220,7 +288,10 @@ mod tests {
         let mut heic = vec![0, 0, 0, 24];
         heic.extend_from_slice(b"ftypheic");
         heic.extend_from_slice(&[0; 8]);
-        assert_eq!(sniff(&heic), Err(DecodeError::Unsupported("HEIC/HEIF".into())));
+        assert_eq!(
+            sniff(&heic),
+            Err(DecodeError::Unsupported("HEIC/HEIF".into()))
+        );
         let mut dicom = vec![0u8; 128];
         dicom.extend_from_slice(b"DICM");
         assert_eq!(sniff(&dicom), Err(DecodeError::Unsupported("DICOM".into())));
@@ -249,10 +320,26 @@ mod tests {
         for &b in data {
             crc ^= b as u32;
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
+    }
+
+    #[test]
+    fn a_jpeg_cut_short_is_refused_not_filled_with_grey() {
+        let mut buf = Vec::new();
+        DynamicImage::new_rgb8(64, 64)
+            .write_to(&mut Cursor::new(&mut buf), ImageFormat::Jpeg)
+            .unwrap();
+        assert!(decode_upright(&buf, &Limits::default()).is_ok());
+        let cut = &buf[..buf.len() * 2 / 3];
+        let err = decode_upright(cut, &Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
     }
 
     #[test]

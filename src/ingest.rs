@@ -1,1 +1,397 @@
-//! (in progress)
+//! Ingest: walk folders of originals (read-only), hash, inventory metadata,
+//! decode upright, detect faces, and write one item file each.
+//!
+//! Files are processed in parallel; a bad file becomes a `failed` item and
+//! never stops the rest. Re-ingesting is idempotent: the item id comes from
+//! the original's SHA-256.
+
+use crate::detect::Detector;
+use crate::item::{ITEM_FORMAT, Item, ItemState, MaskKind, MaskOrigin, item_id_for};
+use crate::workspace::{Workspace, WorkspaceError};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new item was queued.
+    Added {
+        id: String,
+        faces: usize,
+        metadata: usize,
+    },
+    /// Already ingested from this path; nothing changed.
+    Unchanged { id: String },
+    /// Byte-identical to an item already queued from another path.
+    Duplicate { id: String, of: PathBuf },
+    /// Recorded as a `failed` item (or not recorded, when `id` is `None`).
+    Failed { id: Option<String>, reason: String },
+    /// Not an original: passed over with a reason (symlinks are never followed).
+    Skipped { reason: String },
+}
+
+/// One file and what happened to it.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
+/// The whole run.
+#[derive(Debug, Default)]
+pub struct IngestReport {
+    pub files: Vec<FileReport>,
+}
+
+impl IngestReport {
+    pub fn added(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Added { .. }))
+    }
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Failed { .. }))
+    }
+    pub fn unchanged(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Unchanged { .. }))
+    }
+    pub fn duplicates(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Duplicate { .. }))
+    }
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skipped { .. }))
+    }
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.files.iter().filter(|r| f(&r.outcome)).count()
+    }
+}
+
+/// Problems that stop an ingest before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: {source}")]
+    Walk {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Detector(#[from] crate::detect::DetectError),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+}
+
+/// Called after each file: (files done, files in total, this file's report).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize, &FileReport) + Sync);
+
+/// Ingest every file under `paths` into `ws`.
+pub fn ingest(
+    ws: &Workspace,
+    paths: &[PathBuf],
+    progress: Progress<'_>,
+) -> Result<IngestReport, IngestError> {
+    let (files, skipped) = collect_files(paths)?;
+    let detector = crate::detect::from_policy(&ws.policy.detector)?;
+    let now = crate::ingest::timestamp();
+    let claimed: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let total = files.len() + skipped.len();
+    for s in &skipped {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(n, total, s);
+    }
+    let mut reports: Vec<FileReport> = files
+        .par_iter()
+        .map(|path| {
+            let outcome = ingest_file(ws, path, detector.as_deref(), &claimed, &now);
+            let report = FileReport {
+                path: path.clone(),
+                outcome,
+            };
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress(n, total, &report);
+            report
+        })
+        .collect();
+    reports.extend(skipped);
+    reports.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(IngestReport { files: reports })
+}
+
+/// Files to ingest (sorted) and what was passed over, from files and folders.
+fn collect_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<FileReport>), IngestError> {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for root in paths {
+        let meta = std::fs::symlink_metadata(root).map_err(|source| IngestError::Walk {
+            path: root.clone(),
+            source,
+        })?;
+        if !meta.is_dir() {
+            // A file named on the command line is taken as given.
+            files.push(absolute(root));
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    skipped.push(FileReport {
+                        path: e
+                            .path()
+                            .map(Path::to_path_buf)
+                            .unwrap_or_else(|| root.clone()),
+                        outcome: Outcome::Skipped {
+                            reason: format!("cannot be read: {e}"),
+                        },
+                    });
+                    continue;
+                }
+            };
+            let ft = entry.file_type();
+            if ft.is_symlink() {
+                skipped.push(FileReport {
+                    path: absolute(entry.path()),
+                    outcome: Outcome::Skipped {
+                        reason: "symbolic link, not followed".into(),
+                    },
+                });
+            } else if ft.is_file() {
+                files.push(absolute(entry.path()));
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok((files, skipped))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Read a whole original read-only, hashing as it streams in.
+fn read_original(path: &Path, max_bytes: u64) -> Result<(Vec<u8>, String), String> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = opts.open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > max_bytes {
+        return Err(format!(
+            "file is {} MiB, over the policy's limit of {} MiB",
+            meta.len() / (1024 * 1024),
+            max_bytes / (1024 * 1024)
+        ));
+    }
+    let mut hasher = Sha256::new();
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut reader = file.take(max_bytes + 1);
+    loop {
+        let n = reader
+            .read(&mut chunk)
+            .map_err(|e| format!("read error: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&chunk[..n]);
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    if bytes.len() as u64 > max_bytes {
+        return Err("file grew past the policy's size limit while being read".into());
+    }
+    Ok((bytes, hex::encode(hasher.finalize())))
+}
+
+fn ingest_file(
+    ws: &Workspace,
+    path: &Path,
+    detector: Option<&dyn Detector>,
+    claimed: &Mutex<HashSet<String>>,
+    now: &str,
+) -> Outcome {
+    let max = ws.policy.limits.max_file_mib.saturating_mul(1024 * 1024);
+    let (bytes, sha) = match read_original(path, max) {
+        Ok(r) => r,
+        Err(reason) => return record_unreadable(ws, path, reason, now),
+    };
+    let id = item_id_for(&sha);
+    let first_claim = claimed
+        .lock()
+        .map(|mut set| set.insert(id.clone()))
+        .unwrap_or(false);
+    match ws.load_item(&id) {
+        Ok(existing) => return existing_outcome(ws, existing, path),
+        Err(WorkspaceError::NoSuchItem(_)) if first_claim => {}
+        Err(WorkspaceError::NoSuchItem(_)) => {
+            // Another file in this run has the same bytes and is being ingested now.
+            return Outcome::Duplicate {
+                id,
+                of: PathBuf::from("(another file in this run)"),
+            };
+        }
+        Err(e) => {
+            return Outcome::Failed {
+                id: Some(id),
+                reason: format!("existing item file is unreadable: {e}"),
+            };
+        }
+    }
+    let item = build_item(ws, path, &bytes, &sha, detector, now);
+    let outcome = match &item.failure {
+        Some(reason) => Outcome::Failed {
+            id: Some(item.id.clone()),
+            reason: reason.clone(),
+        },
+        None => Outcome::Added {
+            id: item.id.clone(),
+            faces: item.faces_found(),
+            metadata: item.metadata.len(),
+        },
+    };
+    match ws.save_item(&item) {
+        Ok(()) => outcome,
+        Err(e) => Outcome::Failed {
+            id: None,
+            reason: format!("could not save the item: {e}"),
+        },
+    }
+}
+
+/// An item already exists for these bytes.
+fn existing_outcome(ws: &Workspace, mut existing: Item, path: &Path) -> Outcome {
+    if existing.source == path || existing.duplicates.iter().any(|d| d == path) {
+        return Outcome::Unchanged { id: existing.id };
+    }
+    let of = existing.source.clone();
+    existing.duplicates.push(path.to_path_buf());
+    existing.duplicates.sort();
+    let id = existing.id.clone();
+    match ws.save_item(&existing) {
+        Ok(()) => Outcome::Duplicate { id, of },
+        Err(e) => Outcome::Failed {
+            id: Some(id),
+            reason: format!("could not record the duplicate: {e}"),
+        },
+    }
+}
+
+/// A file that could not even be read still gets a `failed` item, keyed
+/// by its path (there are no bytes to hash).
+fn record_unreadable(ws: &Workspace, path: &Path, reason: String, now: &str) -> Outcome {
+    let key = format!("unreadable:{}", path.to_string_lossy());
+    let id = format!("f{}", &item_id_for(&hex::encode(Sha256::digest(key)))[1..]);
+    if let Ok(existing) = ws.load_item(&id)
+        && existing.failure.as_deref() == Some(reason.as_str())
+    {
+        return Outcome::Unchanged { id };
+    }
+    let mut item = empty_item(&id, path, "", 0, now);
+    item.failure = Some(reason.clone());
+    item.state = ItemState::Failed;
+    match ws.save_item(&item) {
+        Ok(()) => Outcome::Failed {
+            id: Some(id),
+            reason,
+        },
+        Err(e) => Outcome::Failed {
+            id: None,
+            reason: format!("{reason}; and the failure could not be recorded: {e}"),
+        },
+    }
+}
+
+fn empty_item(id: &str, path: &Path, sha: &str, size: u64, now: &str) -> Item {
+    Item {
+        format_version: ITEM_FORMAT,
+        id: id.to_string(),
+        source: path.to_path_buf(),
+        duplicates: Vec::new(),
+        sha256: sha.to_string(),
+        size,
+        format: String::new(),
+        width: 0,
+        height: 0,
+        orientation: 1,
+        metadata: Vec::new(),
+        detector: None,
+        masks: Vec::new(),
+        next_mask_id: 1,
+        gates: Default::default(),
+        state: ItemState::Pending,
+        high_stakes: false,
+        failure: None,
+        output: None,
+        rejection: None,
+        ingested_at: now.to_string(),
+    }
+}
+
+/// Decode, inventory and detect one original already read into memory.
+pub fn build_item(
+    ws: &Workspace,
+    path: &Path,
+    bytes: &[u8],
+    sha: &str,
+    detector: Option<&dyn Detector>,
+    now: &str,
+) -> Item {
+    let policy = &ws.policy;
+    let mut item = empty_item(&item_id_for(sha), path, sha, bytes.len() as u64, now);
+    let inventory = crate::metadata::inventory(bytes);
+    item.metadata = inventory.findings;
+    let decoded = match crate::image_io::decode_upright(bytes, &policy.limits) {
+        Ok(d) => d,
+        Err(e) => {
+            item.failure = Some(e.to_string());
+            item.state = ItemState::Failed;
+            if let Ok(f) = crate::image_io::sniff(bytes) {
+                item.format = f.as_str().to_string();
+            }
+            return item;
+        }
+    };
+    item.format = decoded.format.as_str().to_string();
+    item.width = decoded.width;
+    item.height = decoded.height;
+    item.orientation = decoded.orientation;
+    if let Some(det) = detector {
+        item.detector = Some(det.info());
+        let gray = decoded.image.to_luma8();
+        let (w, h) = (gray.width(), gray.height());
+        for face in det.detect(&gray) {
+            if let Some(rect) = face.rect.padded(policy.detector.padding, w, h) {
+                item.add_mask(
+                    MaskKind::Face,
+                    rect,
+                    MaskOrigin::Detector {
+                        detector: det.info().name,
+                        score_milli: (face.score * 1000.0).round() as i64,
+                    },
+                );
+            }
+        }
+    }
+    item
+}
+
+/// Now, RFC 3339 UTC to the second.
+pub fn timestamp() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}

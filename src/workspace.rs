@@ -150,10 +150,11 @@ impl Workspace {
     /// Write one item atomically.
     pub fn save_item(&self, item: &Item) -> Result<(), WorkspaceError> {
         let path = self.item_path(&item.id);
-        let mut json = serde_json::to_vec_pretty(item).map_err(|e| WorkspaceError::CorruptItem {
-            path: path.clone(),
-            problem: e.to_string(),
-        })?;
+        let mut json =
+            serde_json::to_vec_pretty(item).map_err(|e| WorkspaceError::CorruptItem {
+                path: path.clone(),
+                problem: e.to_string(),
+            })?;
         json.push(b'\n');
         write_atomic(&path, &json).map_err(io_err(&path))
     }
@@ -176,7 +177,7 @@ impl Workspace {
         Ok(ids)
     }
 
-    /// Every readable item in queue order (ingest time, then id), and the
+    /// Every readable item in queue order (ingest run, then source path), and the
     /// problems with the ones that could not be read.
     pub fn items(&self) -> Result<(Vec<Item>, Vec<WorkspaceError>), WorkspaceError> {
         let mut items = Vec::new();
@@ -188,7 +189,7 @@ impl Workspace {
             }
         }
         items.sort_by(|a, b| {
-            (a.ingested_at.as_str(), a.id.as_str()).cmp(&(b.ingested_at.as_str(), b.id.as_str()))
+            (&a.ingested_at, &a.source, &a.id).cmp(&(&b.ingested_at, &b.source, &b.id))
         });
         Ok((items, problems))
     }

@@ -32,9 +32,18 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// Where `veil demo` puts its workspace unless told otherwise, so a demo
+/// never mixes sample photos into a real queue.
+pub const DEMO_WORKSPACE: &str = "veil-demo";
+
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    let ws = cli.workspace.as_path();
+    let default = match cli.command {
+        Command::Demo(_) => DEMO_WORKSPACE,
+        _ => crate::workspace::DEFAULT_WORKSPACE,
+    };
+    let root = cli.workspace.unwrap_or_else(|| default.into());
+    let ws = root.as_path();
     match cli.command {
         Command::Init => queue::init(ws),
         Command::Ingest(a) => queue::ingest(&open(ws)?, &a),

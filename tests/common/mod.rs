@@ -1,0 +1,138 @@
+//! Helpers shared by the integration tests: sample photos, their expected
+//! facts, a scratch workspace, and the `veil` binary.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The good sample photos (each with planted metadata).
+pub const GOOD_SAMPLES: [&str; 6] = [
+    "portrait_gps.jpg",
+    "rotated6.jpg",
+    "trailer.jpg",
+    "no_face.png",
+    "clean.webp",
+    "scan.tiff",
+];
+
+pub fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/samples")
+}
+
+/// tests/samples/expected.json.
+pub fn expected() -> Value {
+    let text = std::fs::read_to_string(samples_dir().join("expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A scratch folder holding `originals/` (copies of the named samples) and
+/// a workspace `ws/`.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new(samples: &[&str]) -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        let originals = dir.path().join("originals");
+        std::fs::create_dir_all(&originals).unwrap();
+        for s in samples {
+            let name = Path::new(s).file_name().unwrap();
+            std::fs::copy(samples_dir().join(s), originals.join(name)).unwrap();
+        }
+        Scratch { dir }
+    }
+    pub fn originals(&self) -> PathBuf {
+        self.dir.path().join("originals")
+    }
+    pub fn ws(&self) -> PathBuf {
+        self.dir.path().join("ws")
+    }
+    /// `veil --workspace ws ARGS...` with a private HOME and config dir.
+    pub fn veil(&self) -> Command {
+        let mut c = Command::cargo_bin("veil").unwrap();
+        c.arg("--workspace").arg(self.ws());
+        c.env("HOME", self.dir.path().join("home"));
+        c.env("XDG_CONFIG_HOME", self.dir.path().join("home/.config"));
+        c.env_remove("VEIL_WORKSPACE");
+        c.env_remove("VEIL_REVIEWER_KEY");
+        c.env_remove("VEIL_REVIEWER_NAME");
+        c.env("NO_COLOR", "1");
+        c
+    }
+    /// SHA-256 of every file under originals/.
+    pub fn originals_digest(&self) -> BTreeMap<PathBuf, String> {
+        let mut out = BTreeMap::new();
+        for e in walkdir::WalkDir::new(self.originals()) {
+            let e = e.unwrap();
+            if e.file_type().is_file() {
+                let bytes = std::fs::read(e.path()).unwrap();
+                out.insert(e.path().to_path_buf(), hex::encode(Sha256::digest(bytes)));
+            }
+        }
+        out
+    }
+    /// Every item file, parsed.
+    pub fn items(&self) -> Vec<Value> {
+        let mut v: Vec<Value> = std::fs::read_dir(self.ws().join("items"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+            .collect();
+        v.sort_by_key(|i| i["source"].as_str().unwrap_or("").to_string());
+        v
+    }
+    /// The item whose source file is named `name`.
+    pub fn item(&self, name: &str) -> Value {
+        self.items()
+            .into_iter()
+            .find(|i| i["source"].as_str().is_some_and(|s| s.ends_with(name)))
+            .unwrap_or_else(|| panic!("no item for {name}"))
+    }
+}
+
+/// Intersection over union of two `{x,y,w,h}` boxes.
+pub fn iou(a: &Value, b: &Value) -> f64 {
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap();
+    let (ax0, ay0, ax1, ay1) = (
+        f(a, "x"),
+        f(a, "y"),
+        f(a, "x") + f(a, "w"),
+        f(a, "y") + f(a, "h"),
+    );
+    let (bx0, by0, bx1, by1) = (
+        f(b, "x"),
+        f(b, "y"),
+        f(b, "x") + f(b, "w"),
+        f(b, "y") + f(b, "h"),
+    );
+    let iw = (ax1.min(bx1) - ax0.max(bx0)).max(0.0);
+    let ih = (ay1.min(by1) - ay0.max(by0)).max(0.0);
+    let inter = iw * ih;
+    inter / ((ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter)
+}
+
+/// True when box `outer` covers all of box `inner`.
+pub fn covers(outer: &Value, inner: &Value) -> bool {
+    let f = |v: &Value, k: &str| v[k].as_i64().unwrap();
+    f(outer, "x") <= f(inner, "x")
+        && f(outer, "y") <= f(inner, "y")
+        && f(outer, "x") + f(outer, "w") >= f(inner, "x") + f(inner, "w")
+        && f(outer, "y") + f(outer, "h") >= f(inner, "y") + f(inner, "h")
+}
+
+/// `exiftool` on PATH, or a message saying the oracle test is skipped.
+pub fn exiftool() -> Option<&'static str> {
+    let ok = std::process::Command::new("exiftool")
+        .arg("-ver")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIP: exiftool not installed (Debian: libimage-exiftool-perl)");
+    }
+    ok.then_some("exiftool")
+}

@@ -1,0 +1,355 @@
+//! The foundation, end to end through the real binary: init, ingest, list,
+//! show, render.
+
+mod common;
+
+use common::*;
+use predicates::str::contains;
+use serde_json::Value;
+
+fn ingest_all(s: &Scratch) -> std::process::Output {
+    s.veil().arg("init").assert().success();
+    s.veil().arg("ingest").arg(s.originals()).output().unwrap()
+}
+
+#[test]
+fn faces_are_found_where_a_person_sees_them_and_nowhere_else() {
+    let s = Scratch::new(&GOOD_SAMPLES);
+    assert!(ingest_all(&s).status.success());
+    let exp = expected();
+    for name in GOOD_SAMPLES {
+        let item = s.item(name);
+        let truth = exp["files"][name]["faces"].as_array().unwrap();
+        let masks = item["masks"].as_array().unwrap();
+        assert_eq!(
+            masks.len(),
+            truth.len(),
+            "{name}: expected {} face(s), got masks {masks:?}",
+            truth.len()
+        );
+        for face in truth {
+            let hit = masks.iter().any(|m| iou(&m["rect"], face) > 0.3);
+            assert!(
+                hit,
+                "{name}: no mask on the face at {face}; masks {masks:?}"
+            );
+        }
+        for m in masks {
+            assert_eq!(m["kind"], "face");
+            assert_eq!(m["origin"]["by"], "detector");
+        }
+    }
+}
+
+#[test]
+fn detected_boxes_are_padded_to_cover_the_whole_face() {
+    let s = Scratch::new(&["portrait_gps.jpg"]);
+    assert!(ingest_all(&s).status.success());
+    let face = &expected()["files"]["portrait_gps.jpg"]["faces"][0];
+    let item = s.item("portrait_gps.jpg");
+    let rect = &item["masks"][0]["rect"];
+    // The face box drawn by hand reaches below the detector's square; 1.3x padding covers it.
+    assert!(
+        covers(rect, face),
+        "mask {rect} does not cover the face {face}"
+    );
+    assert_eq!(item["detector"]["padding_pct"], 130);
+}
+
+#[test]
+fn metadata_is_found_where_it_was_planted() {
+    let s = Scratch::new(&GOOD_SAMPLES);
+    assert!(ingest_all(&s).status.success());
+    let exp = expected();
+    for name in GOOD_SAMPLES {
+        let item = s.item(name);
+        let groups: Vec<&str> = item["metadata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["group"].as_str().unwrap())
+            .collect();
+        for planted in exp["files"][name]["metadata_groups"].as_array().unwrap() {
+            let planted = planted.as_str().unwrap();
+            if planted == "JFIF" {
+                continue; // the plain JFIF header identifies nobody
+            }
+            assert!(
+                groups.contains(&planted),
+                "{name}: planted {planted} not found; found {groups:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn show_lists_what_will_be_removed_by_field() {
+    let s = Scratch::new(&["portrait_gps.jpg"]);
+    assert!(ingest_all(&s).status.success());
+    let id = s.item("portrait_gps.jpg")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.veil()
+        .args(["show", &id[..8]])
+        .assert()
+        .success()
+        .stdout(contains("GPSLatitude"))
+        .stdout(contains("Metadata that will be removed"))
+        .stdout(contains("Gates"));
+    let out = s.veil().args(["show", &id, "--json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["id"], id.as_str());
+    assert!(v["gate_report"]["statuses"].as_array().unwrap().len() >= 6);
+}
+
+#[test]
+fn re_ingesting_the_same_folder_adds_nothing_and_changes_nothing() {
+    let s = Scratch::new(&GOOD_SAMPLES);
+    assert!(ingest_all(&s).status.success());
+    let before: Vec<(String, Vec<u8>)> = item_files(&s);
+    let out = s
+        .veil()
+        .args(["ingest", "--json"])
+        .arg(s.originals())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for f in v["files"].as_array().unwrap() {
+        assert_eq!(f["result"], "unchanged", "{f}");
+    }
+    assert_eq!(before, item_files(&s));
+}
+
+fn item_files(s: &Scratch) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(s.ws().join("items"))
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn an_exact_duplicate_is_reported_as_such() {
+    let s = Scratch::new(&["portrait_gps.jpg"]);
+    std::fs::copy(
+        s.originals().join("portrait_gps.jpg"),
+        s.originals().join("copy of portrait.jpg"),
+    )
+    .unwrap();
+    s.veil().arg("init").assert().success();
+    let out = s
+        .veil()
+        .args(["ingest", "--json"])
+        .arg(s.originals())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(s.items().len(), 1);
+    assert!(
+        results.contains(&"added") && results.contains(&"duplicate"),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn a_bad_file_among_good_ones_fails_alone_and_the_exit_status_says_so() {
+    let s = Scratch::new(&[
+        "portrait_gps.jpg",
+        "bad/not_an_image.jpg",
+        "bad/truncated.jpg",
+    ]);
+    std::fs::write(s.originals().join("empty.png"), b"").unwrap();
+    let out = ingest_all(&s);
+    assert_eq!(out.status.code(), Some(3), "partial failure exit code");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("not_an_image.jpg: not an image"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("truncated.jpg: corrupt or truncated jpeg"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("empty.png: empty file"), "{stdout}");
+    assert_eq!(s.item("portrait_gps.jpg")["state"], "pending");
+    for bad in ["not_an_image.jpg", "truncated.jpg", "empty.png"] {
+        let item = s.item(bad);
+        assert_eq!(item["state"], "failed", "{bad}");
+        assert!(item["failure"].as_str().is_some_and(|f| !f.is_empty()));
+    }
+}
+
+#[test]
+fn originals_are_unchanged_after_every_command() {
+    let s = Scratch::new(&GOOD_SAMPLES);
+    let before = s.originals_digest();
+    assert!(ingest_all(&s).status.success());
+    s.veil()
+        .args(["ingest"])
+        .arg(s.originals())
+        .assert()
+        .success();
+    s.veil().arg("list").assert().success();
+    let id = s.item("portrait_gps.jpg")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.veil().args(["show", &id]).assert().success();
+    let out = s.dir.path().join("o.jpg");
+    s.veil()
+        .args(["render", &id, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(before, s.originals_digest());
+}
+
+#[test]
+fn list_filters_by_state_and_speaks_json() {
+    let s = Scratch::new(&["portrait_gps.jpg", "bad/not_an_image.jpg"]);
+    ingest_all(&s);
+    let out = s
+        .veil()
+        .args(["list", "--state", "failed", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["state"], "failed");
+    s.veil()
+        .args(["list", "--state", "bogus"])
+        .assert()
+        .failure()
+        .stderr(contains("unknown state 'bogus'"));
+}
+
+#[test]
+fn render_writes_an_upright_metadata_free_output_for_a_rotated_original() {
+    let s = Scratch::new(&["rotated6.jpg"]);
+    assert!(ingest_all(&s).status.success());
+    let item = s.item("rotated6.jpg");
+    assert_eq!(item["orientation"], 6);
+    let face = &expected()["files"]["rotated6.jpg"]["faces"][0];
+    assert!(
+        iou(&item["masks"][0]["rect"], face) > 0.3,
+        "mask not on the face"
+    );
+    let out = s.dir.path().join("o.jpg");
+    let id = item["id"].as_str().unwrap();
+    s.veil()
+        .args(["render", id, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let img = image::open(&out).unwrap().to_rgb8();
+    assert_eq!((img.width(), img.height()), (384, 512), "output is upright");
+    // The centre of the face is solid black.
+    let cx = face["x"].as_u64().unwrap() as u32 + face["w"].as_u64().unwrap() as u32 / 2;
+    let cy = face["y"].as_u64().unwrap() as u32 + face["h"].as_u64().unwrap() as u32 / 2;
+    let p = img.get_pixel(cx, cy);
+    assert!(
+        p.0.iter().all(|c| *c < 10),
+        "face centre is {p:?}, not filled"
+    );
+    // Rendering again refuses to overwrite, and with --force gives the same bytes.
+    let first = std::fs::read(&out).unwrap();
+    s.veil()
+        .args(["render", id, "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(contains("--force"));
+    s.veil()
+        .args(["render", id, "--force", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        first,
+        std::fs::read(&out).unwrap(),
+        "rendering is deterministic"
+    );
+}
+
+#[test]
+fn exiftool_finds_no_identifying_group_in_any_rendered_output() {
+    let Some(exiftool) = exiftool() else { return };
+    let s = Scratch::new(&GOOD_SAMPLES);
+    assert!(ingest_all(&s).status.success());
+    for name in GOOD_SAMPLES {
+        let id = s.item(name)["id"].as_str().unwrap().to_string();
+        let out = s.dir.path().join(format!("{id}.jpg"));
+        s.veil()
+            .args(["render", &id, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        let o = std::process::Command::new(exiftool)
+            .args(["-a", "-G1", "-s", "-j"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        for key in v[0].as_object().unwrap().keys() {
+            let group = key.split(':').next().unwrap();
+            assert!(
+                matches!(
+                    group,
+                    "SourceFile" | "ExifTool" | "System" | "File" | "JFIF" | "Composite"
+                ),
+                "{name}: exiftool found {key} in the output"
+            );
+        }
+    }
+}
+
+#[test]
+fn help_completions_and_man_page_come_from_the_cli_definition() {
+    let s = Scratch::new(&[]);
+    s.veil()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("ingest"));
+    s.veil()
+        .args(["help", "ingest"])
+        .assert()
+        .success()
+        .stdout(contains("recursively"));
+    s.veil()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(contains("veil"));
+    s.veil()
+        .arg("man")
+        .assert()
+        .success()
+        .stdout(contains(".TH"));
+}
+
+#[test]
+fn commands_on_a_missing_workspace_say_how_to_make_one() {
+    let s = Scratch::new(&[]);
+    s.veil()
+        .arg("list")
+        .assert()
+        .code(1)
+        .stderr(contains("veil init"));
+}
