@@ -265,7 +265,10 @@ fn second_reviewer_gate(ctx: &GateContext<'_>, high_stakes: bool) -> (bool, Stri
         return (true, "not high-stakes".into());
     }
     let Some(first) = ctx.prior_approvers.first() else {
-        return (false, "high-stakes: needs approval by two different reviewers".into());
+        return (
+            false,
+            "high-stakes: needs approval by two different reviewers".into(),
+        );
     };
     match ctx.reviewer_key {
         Some(me) if ctx.prior_approvers.iter().any(|k| k != me) => {
@@ -289,7 +292,8 @@ fn short(s: &str) -> &str {
 }
 
 /// Mask kinds the identifiers gate is about, for help text.
-pub const IDENTIFIER_KINDS: [MaskKind; 3] = [MaskKind::Identifier, MaskKind::Screen, MaskKind::Tattoo];
+pub const IDENTIFIER_KINDS: [MaskKind; 3] =
+    [MaskKind::Identifier, MaskKind::Screen, MaskKind::Tattoo];
 
 /// Edges not yet viewed at zoom, for hints.
 pub fn edges_unseen(item: &Item) -> Vec<Edge> {
@@ -457,7 +461,10 @@ mod tests {
         let mut p = Policy::default();
         p.gates.required = vec!["metadata".into()];
         let mut r = evaluate(&it, &p, &GateContext::default());
-        assert_eq!(r.unmet_summary(), "metadata (output not rendered and checked yet)");
+        assert_eq!(
+            r.unmet_summary(),
+            "metadata (output not rendered and checked yet)"
+        );
         all_evidence(&mut it);
         r = evaluate(&it, &p, &GateContext::default());
         assert!(r.may_release());

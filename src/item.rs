@@ -176,7 +176,11 @@ impl Rect {
     /// Grow about the centre by `factor` (1.3 = 30% larger each side in total),
     /// then clamp to the image.
     pub fn padded(&self, factor: f64, width: u32, height: u32) -> Option<Rect> {
-        let factor = if factor.is_finite() && factor > 0.0 { factor } else { 1.0 };
+        let factor = if factor.is_finite() && factor > 0.0 {
+            factor
+        } else {
+            1.0
+        };
         let cx = self.x as f64 + self.w as f64 / 2.0;
         let cy = self.y as f64 + self.h as f64 / 2.0;
         let w = self.w as f64 * factor;
@@ -188,7 +192,12 @@ impl Rect {
         if x1 <= x0 || y1 <= y0 {
             return None;
         }
-        Some(Rect::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32))
+        Some(Rect::new(
+            x0 as u32,
+            y0 as u32,
+            (x1 - x0) as u32,
+            (y1 - y0) as u32,
+        ))
     }
 }
 

@@ -251,7 +251,10 @@ impl Policy {
         if d.min_face_size < 20 {
             return bad(
                 "detector.min_face_size",
-                format!("{} is below 20, the smallest the model supports", d.min_face_size),
+                format!(
+                    "{} is below 20, the smallest the model supports",
+                    d.min_face_size
+                ),
             );
         }
         if !(0.5..1.0).contains(&d.pyramid_scale_factor) {
@@ -279,7 +282,10 @@ impl Policy {
                 format!("{} is outside 1–100", o.jpeg_quality),
             );
         }
-        for (key, value) in [("output.fill", &o.fill), ("output.background", &o.background)] {
+        for (key, value) in [
+            ("output.fill", &o.fill),
+            ("output.background", &o.background),
+        ] {
             if parse_hex_colour(value).is_none() {
                 return bad(key, format!("'{value}' is not a colour like #000000"));
             }
@@ -417,7 +423,10 @@ mod tests {
 
     #[test]
     fn the_template_parses_to_the_defaults() {
-        assert_eq!(Policy::from_toml(DEFAULT_POLICY_TOML), Ok(Policy::default()));
+        assert_eq!(
+            Policy::from_toml(DEFAULT_POLICY_TOML),
+            Ok(Policy::default())
+        );
     }
 
     #[test]
