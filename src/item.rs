@@ -436,6 +436,36 @@ pub fn masks_digest(masks: &[Mask]) -> String {
     hex::encode(h.finalize())
 }
 
+/// Map a rectangle from stored-pixel coordinates (an image `stored_w` ×
+/// `stored_h` as it sits in the file) to the upright image a viewer shows
+/// for EXIF `orientation`.
+pub fn rect_from_stored(r: Rect, orientation: u8, stored_w: u32, stored_h: u32) -> Rect {
+    let (w, h) = (stored_w, stored_h);
+    // Mirror a span [a, a+len) inside [0, total).
+    let flip = |a: u32, len: u32, total: u32| total.saturating_sub(a.saturating_add(len));
+    match orientation {
+        2 => Rect::new(flip(r.x, r.w, w), r.y, r.w, r.h),
+        3 => Rect::new(flip(r.x, r.w, w), flip(r.y, r.h, h), r.w, r.h),
+        4 => Rect::new(r.x, flip(r.y, r.h, h), r.w, r.h),
+        5 => Rect::new(r.y, r.x, r.h, r.w),
+        6 => Rect::new(flip(r.y, r.h, h), r.x, r.h, r.w),
+        7 => Rect::new(flip(r.y, r.h, h), flip(r.x, r.w, w), r.h, r.w),
+        8 => Rect::new(r.y, flip(r.x, r.w, w), r.h, r.w),
+        _ => r,
+    }
+}
+
+/// The inverse of [`rect_from_stored`]: upright coordinates back to stored
+/// pixels (`upright_w` × `upright_h` is the upright image's size).
+pub fn rect_to_stored(r: Rect, orientation: u8, upright_w: u32, upright_h: u32) -> Rect {
+    let inverse = match orientation {
+        6 => 8,
+        8 => 6,
+        o => o,
+    };
+    rect_from_stored(r, inverse, upright_w, upright_h)
+}
+
 /// True for EXIF orientations 5–8, which swap width and height.
 pub fn orientation_swaps_axes(orientation: u8) -> bool {
     matches!(orientation, 5..=8)
