@@ -148,6 +148,7 @@ pub fn decode_with(
 ) -> Result<Decoded, DecodeError> {
     let format = sniff(bytes)?;
     check_complete(bytes, format)?;
+    check_single_frame(bytes, format)?;
     let corrupt = |e: image::ImageError| map_image_error(e, format, l);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(limits(l));
@@ -210,6 +211,72 @@ pub fn check_complete(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeEr
             }
         }
         SourceFormat::Tiff => Ok(()),
+    }
+}
+
+/// Veil reviews and releases still images. An animated or multi-page file
+/// is refused by name: releasing one frame of many would show the reviewer
+/// one picture and leave them guessing about the rest.
+pub fn check_single_frame(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
+    let refuse = |what: &str| {
+        Err(DecodeError::Unsupported(format!(
+            "{what} (Veil reviews still images only; export the frame to review as its own file)"
+        )))
+    };
+    match format {
+        SourceFormat::Png => {
+            // Walk chunks up to the first IDAT; an acTL before it makes an APNG.
+            let mut i = 8usize;
+            while i + 8 <= bytes.len() {
+                let len = u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]])
+                    as usize;
+                let kind = &bytes[i + 4..i + 8];
+                if kind == b"acTL" {
+                    return refuse("an animated PNG");
+                }
+                if kind == b"IDAT" || kind == b"IEND" {
+                    break;
+                }
+                i = i.saturating_add(12).saturating_add(len);
+            }
+            Ok(())
+        }
+        SourceFormat::Webp => {
+            if bytes.len() >= 21 && &bytes[12..16] == b"VP8X" && bytes[20] & 0x02 != 0 {
+                return refuse("an animated WebP");
+            }
+            Ok(())
+        }
+        SourceFormat::Tiff => {
+            let le = bytes.starts_with(b"II");
+            let u32_at = |o: usize| -> Option<u32> {
+                let b: [u8; 4] = bytes.get(o..o + 4)?.try_into().ok()?;
+                Some(if le {
+                    u32::from_le_bytes(b)
+                } else {
+                    u32::from_be_bytes(b)
+                })
+            };
+            let u16_at = |o: usize| -> Option<u16> {
+                let b: [u8; 2] = bytes.get(o..o + 2)?.try_into().ok()?;
+                Some(if le {
+                    u16::from_le_bytes(b)
+                } else {
+                    u16::from_be_bytes(b)
+                })
+            };
+            let next = u32_at(4)
+                .and_then(|ifd0| {
+                    let n = u16_at(ifd0 as usize)? as usize;
+                    u32_at(ifd0 as usize + 2 + n * 12)
+                })
+                .unwrap_or(0);
+            if next != 0 {
+                return refuse("a multi-page TIFF");
+            }
+            Ok(())
+        }
+        SourceFormat::Jpeg => Ok(()),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::item::{ITEM_FORMAT, Item, ItemState, MaskKind, MaskOrigin, item_id_fo
 use crate::workspace::{Workspace, WorkspaceError};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -93,6 +93,12 @@ pub fn ingest(
     progress: Progress<'_>,
 ) -> Result<IngestReport, IngestError> {
     let (files, skipped) = collect_files(paths)?;
+    let previous: HashMap<PathBuf, String> = ws
+        .items()?
+        .0
+        .into_iter()
+        .map(|i| (i.source, i.id))
+        .collect();
     let detector = crate::detect::from_policy(&ws.policy.detector)?;
     let now = crate::ingest::timestamp();
     let claimed: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
@@ -117,7 +123,43 @@ pub fn ingest(
         .collect();
     reports.extend(skipped);
     reports.sort_by(|a, b| a.path.cmp(&b.path));
+    flag_changed_originals(ws, &previous, &reports);
     Ok(IngestReport { files: reports })
+}
+
+/// An item whose original now holds different bytes must not be reviewed
+/// or released as if nothing happened: flag it and point at the new item.
+fn flag_changed_originals(
+    ws: &Workspace,
+    previous: &HashMap<PathBuf, String>,
+    reports: &[FileReport],
+) {
+    for r in reports {
+        let Outcome::Added { id: new_id, .. } = &r.outcome else {
+            continue;
+        };
+        let Some(old_id) = previous.get(&r.path) else {
+            continue;
+        };
+        if old_id == new_id {
+            continue;
+        }
+        let Ok(mut old) = ws.load_item(old_id) else {
+            continue;
+        };
+        if matches!(
+            old.state,
+            ItemState::Pending | ItemState::Ready | ItemState::AwaitingSecond
+        ) {
+            old.state = ItemState::Failed;
+            old.failure = Some(format!(
+                "the original changed after ingest; its new bytes are item {new_id}"
+            ));
+            // Best effort: the new item exists either way, and render refuses
+            // an original whose hash no longer matches.
+            let _ = ws.save_item(&old);
+        }
+    }
 }
 
 /// Files to ingest (sorted) and what was passed over, from files and folders.

@@ -341,9 +341,10 @@ pub struct Item {
     /// First 16 hex digits of the original's SHA-256.
     pub id: String,
     /// Where the original was at ingest (absolute). Never copied to outputs.
+    #[serde(with = "path_serde")]
     pub source: PathBuf,
     /// Other paths that held byte-identical copies.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "paths_serde")]
     pub duplicates: Vec<PathBuf>,
     pub sha256: String,
     pub size: u64,
@@ -422,6 +423,74 @@ impl Item {
     }
 }
 
+/// File names are bytes on Unix and need not be UTF-8; store such a path
+/// losslessly as `{"unix_bytes_hex": "..."}` instead of failing.
+mod path_serde {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::path::{Path, PathBuf};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    pub(super) enum Stored {
+        Text(String),
+        Bytes { unix_bytes_hex: String },
+    }
+
+    pub(super) fn to_stored(p: &Path) -> Stored {
+        match p.to_str() {
+            Some(s) => Stored::Text(s.to_string()),
+            None => Stored::Bytes {
+                unix_bytes_hex: hex::encode(p.as_os_str().as_encoded_bytes()),
+            },
+        }
+    }
+
+    pub(super) fn from_stored<E: serde::de::Error>(s: Stored) -> Result<PathBuf, E> {
+        match s {
+            Stored::Text(t) => Ok(PathBuf::from(t)),
+            Stored::Bytes { unix_bytes_hex } => {
+                let bytes = hex::decode(unix_bytes_hex).map_err(E::custom)?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::ffi::OsStringExt;
+                    Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+                }
+                #[cfg(not(unix))]
+                Ok(PathBuf::from(String::from_utf8_lossy(&bytes).into_owned()))
+            }
+        }
+    }
+
+    pub fn serialize<S: Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+        to_stored(p).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        from_stored(Stored::deserialize(d)?)
+    }
+}
+
+/// [`path_serde`] for a list of paths.
+mod paths_serde {
+    use super::path_serde::{Stored, from_stored, to_stored};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::path::PathBuf;
+
+    pub fn serialize<S: Serializer>(ps: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+        ps.iter()
+            .map(|p| to_stored(p))
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+        Vec::<Stored>::deserialize(d)?
+            .into_iter()
+            .map(from_stored)
+            .collect()
+    }
+}
+
 /// SHA-256 (hex) over the masks' kinds and rectangles: what the output
 /// depends on. Verification marks do not change it.
 pub fn masks_digest(masks: &[Mask]) -> String {
@@ -494,6 +563,30 @@ mod tests {
         assert_eq!(
             Rect::new(95, 95, 10, 10).clamp_to(100, 100),
             Some(Rect::new(95, 95, 5, 5))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_name_that_is_not_utf8_survives_the_item_file() {
+        use std::os::unix::ffi::OsStrExt;
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct P {
+            #[serde(with = "path_serde")]
+            p: PathBuf,
+        }
+        let p = P {
+            p: PathBuf::from(std::ffi::OsStr::from_bytes(b"/in/bad\xff\x1b[2J.jpg")),
+        };
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("unix_bytes_hex"), "{json}");
+        assert_eq!(serde_json::from_str::<P>(&json).unwrap(), p);
+        let plain = P {
+            p: "/in/ok.jpg".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"p":"/in/ok.jpg"}"#
         );
     }
 
