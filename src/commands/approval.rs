@@ -2,24 +2,331 @@
 
 use super::Exit;
 use crate::cli::{ApproveArgs, CertificateArgs, RejectArgs, ReviewerCommand, VerifyArgs};
+use crate::gates::Gate;
+use crate::keys::{self, AllowedSigners, Reviewer};
+use crate::ledger::{self, Entry, EntryKind, Head, Ledger, Severity};
+use crate::release::{self, ApproveOutcome, BatchReport, BatchResult};
+use crate::text::{printable, printable_path};
 use crate::workspace::Workspace;
+use anyhow::{Context, bail};
+use serde_json::json;
 use std::path::Path;
 
-pub fn reviewer(_ws: &Path, _c: &ReviewerCommand) -> anyhow::Result<Exit> {
-    anyhow::bail!("`veil reviewer` is not built yet")
+pub fn reviewer(ws: &Path, c: &ReviewerCommand) -> anyhow::Result<Exit> {
+    match c {
+        ReviewerCommand::Init { name, ssh_key } => {
+            let (r, created) = Reviewer::init(name, ssh_key.as_deref())
+                .context("setting up the reviewer identity")?;
+            let verb = if created { "Created" } else { "Using existing" };
+            println!(
+                "{verb} signing key {} ({})",
+                printable_path(&r.key_path),
+                r.fingerprint()
+            );
+            println!("Reviewer: {}", printable(&r.name, 200));
+            if ws.join("veil.toml").is_file() {
+                let ws = Workspace::open(ws)?;
+                let path = ws.allowed_signers_path();
+                let added = keys::trust_reviewer(&path, &r)
+                    .with_context(|| format!("trusting the key in {}", printable_path(&path)))?;
+                if added {
+                    println!("Trusted in {} as {}", printable_path(&path), r.principal());
+                } else {
+                    println!("Already trusted in {}", printable_path(&path));
+                }
+            } else {
+                println!(
+                    "No workspace at {}: run `veil init`, then `veil reviewer init` again to trust this key there",
+                    printable_path(ws)
+                );
+            }
+            Ok(Exit::Ok)
+        }
+        ReviewerCommand::Show => {
+            let r = Reviewer::load()?;
+            println!("Reviewer:    {}", printable(&r.name, 200));
+            println!("Key:         {}", printable_path(&r.key_path));
+            println!("Fingerprint: {}", r.fingerprint());
+            println!("Principal:   {}", r.principal());
+            let path = Workspace::open(ws).ok().map(|w| w.allowed_signers_path());
+            if let Some(path) = path {
+                let trusted = std::fs::read_to_string(&path)
+                    .map(|t| AllowedSigners::parse(&t).contains(r.public_key()))
+                    .unwrap_or(false);
+                println!(
+                    "Trusted:     {} in {}",
+                    if trusted {
+                        "yes"
+                    } else {
+                        "NO (run `veil reviewer init`)"
+                    },
+                    printable_path(&path)
+                );
+            }
+            Ok(Exit::Ok)
+        }
+    }
 }
-pub fn approve(_ws: &Workspace, _a: &ApproveArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("`veil approve` is not built yet")
+
+fn load_reviewer() -> anyhow::Result<Reviewer> {
+    Reviewer::load().context("loading the reviewer's signing key")
 }
-pub fn reject(_ws: &Workspace, _a: &RejectArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("`veil reject` is not built yet")
+
+fn parse_attest(names: &[String]) -> anyhow::Result<Vec<Gate>> {
+    let mut gates = Vec::new();
+    for n in names {
+        let n = n.trim().to_ascii_lowercase();
+        if n.is_empty() {
+            continue;
+        }
+        match Gate::from_name(&n) {
+            Some(g) if Gate::ATTESTED.contains(&g) => gates.push(g),
+            Some(g) => bail!(
+                "--attest {g}: Veil measures this gate; only reflections, edges and identifiers can be attested"
+            ),
+            None => bail!(
+                "--attest '{}': not a gate (reflections, edges, identifiers)",
+                printable(&n, 40)
+            ),
+        }
+    }
+    Ok(gates)
 }
-pub fn verify(_ws: &Workspace, _a: &VerifyArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("`veil verify` is not built yet")
+
+pub fn approve(ws: &Workspace, a: &ApproveArgs) -> anyhow::Result<Exit> {
+    let attest = parse_attest(&a.attest)?;
+    let reviewer = load_reviewer()?;
+    if a.batch {
+        let report =
+            release::approve_batch_with(ws, &reviewer, a.state, &attest, a.dry_run, a.high_stakes)
+                .context("approve --batch")?;
+        print_batch(&report, &format!("in state {}", a.state));
+        return Ok(if report.skipped() > 0 {
+            Exit::Partial
+        } else {
+            Exit::Ok
+        });
+    }
+    if a.dry_run {
+        let report = release::approve_dry_run(ws, &reviewer, &a.ids, &attest, a.high_stakes)
+            .context("approve --dry-run")?;
+        print_batch(&report, "named");
+        return Ok(if report.skipped() > 0 {
+            Exit::Partial
+        } else {
+            Exit::Ok
+        });
+    }
+    let mut all_ok = true;
+    for id in &a.ids {
+        match release::approve_with(ws, &reviewer, id, &attest, a.high_stakes) {
+            Ok(ApproveOutcome::Released { output, seq }) => println!(
+                "{}  released  {}  (ledger seq {seq})",
+                printable(id, 40),
+                printable_path(&output)
+            ),
+            Ok(ApproveOutcome::AwaitingSecond { seq }) => println!(
+                "{}  approved, awaiting a second reviewer (high-stakes; ledger seq {seq}); not released",
+                printable(id, 40)
+            ),
+            Ok(ApproveOutcome::Refused { unmet }) => {
+                all_ok = false;
+                println!(
+                    "{}  REFUSED: {}",
+                    printable(id, 40),
+                    printable(&unmet, 2000)
+                );
+            }
+            Err(e) => {
+                all_ok = false;
+                println!(
+                    "{}  NOT APPROVED: {}",
+                    printable(id, 40),
+                    printable(&format!("{e:#}"), 2000)
+                );
+            }
+        }
+    }
+    Ok(if all_ok { Exit::Ok } else { Exit::Partial })
 }
-pub fn checkpoint(_ws: &Workspace) -> anyhow::Result<Exit> {
-    anyhow::bail!("`veil checkpoint` is not built yet")
+
+fn print_batch(report: &BatchReport, what: &str) {
+    let verb = if report.dry_run { "would be " } else { "" };
+    if report.rows.is_empty() {
+        println!("No items {what}: nothing to approve.");
+        return;
+    }
+    println!("{:<16}  {:<18}  {:<22}  SEQ", "ITEM", "RESULT", "OUTPUT");
+    for r in &report.rows {
+        let seq = |s: &Option<u64>| s.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+        match &r.result {
+            BatchResult::Released { output, seq: s } => println!(
+                "{:<16}  {:<18}  {:<22}  {}",
+                printable(&r.id, 16),
+                format!("{verb}released"),
+                printable(output, 60),
+                seq(s)
+            ),
+            BatchResult::AwaitingSecond { seq: s } => println!(
+                "{:<16}  {:<18}  {:<22}  {}",
+                printable(&r.id, 16),
+                "awaiting second",
+                "(not released)",
+                seq(s)
+            ),
+            BatchResult::Skipped { .. } => {}
+        }
+    }
+    let skipped: Vec<_> = report
+        .rows
+        .iter()
+        .filter_map(|r| match &r.result {
+            BatchResult::Skipped { reason } => Some((r, reason)),
+            _ => None,
+        })
+        .collect();
+    if !skipped.is_empty() {
+        println!();
+        println!("Skipped:");
+        for (r, reason) in skipped {
+            println!("{:<16}  {}", printable(&r.id, 16), printable(reason, 2000));
+        }
+    }
+    println!();
+    let batch = report
+        .batch_id
+        .as_ref()
+        .map(|b| format!(" (batch {b})"))
+        .unwrap_or_default();
+    println!(
+        "{} {verb}approved, {} skipped{batch}{}",
+        report.approved(),
+        report.skipped(),
+        if report.dry_run {
+            "; dry run: nothing changed"
+        } else {
+            ""
+        }
+    );
 }
-pub fn certificate(_ws: &Workspace, _a: &CertificateArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("`veil certificate` is not built yet")
+
+pub fn reject(ws: &Workspace, a: &RejectArgs) -> anyhow::Result<Exit> {
+    let reviewer = load_reviewer()?;
+    let seq = release::reject(ws, &reviewer, &a.id, &a.reason)
+        .with_context(|| format!("rejecting {}", printable(&a.id, 40)))?;
+    println!("{}  rejected  (ledger seq {seq})", printable(&a.id, 40));
+    Ok(Exit::Ok)
+}
+
+pub fn verify(ws: &Workspace, a: &VerifyArgs) -> anyhow::Result<Exit> {
+    let checkpoint = match &a.checkpoint {
+        Some(c) => Some(Head::parse(c).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let report = ledger::verify_workspace(ws, checkpoint.as_ref())
+        .with_context(|| format!("verifying {}", printable_path(&ws.ledger_path())))?;
+    let tampered = report.count(Severity::Tampered);
+    let warnings = report.count(Severity::Warning);
+    let exit = match report.worst() {
+        Some(Severity::Tampered) => Exit::VerifyTampered,
+        Some(Severity::Warning) => Exit::VerifyWarnings,
+        _ => Exit::Ok,
+    };
+    let verdict = match exit {
+        Exit::VerifyTampered => "tampered",
+        Exit::VerifyWarnings => "warnings",
+        _ => "clean",
+    };
+    if a.json {
+        let v = json!({
+            "ledger": printable_path(&ws.ledger_path()),
+            "ledger_id": report.ledger_id,
+            "entries": report.entries,
+            "lines": report.lines,
+            "released": report.releases.len(),
+            "head": report.head.as_ref().map(Head::to_arg),
+            "tampered": tampered,
+            "warnings": warnings,
+            "result": verdict,
+            "findings": report.findings,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(exit);
+    }
+    print!("{}", ledger::describe(&report));
+    println!(
+        "{}: {} entries in {} lines, {} output(s) released, ledger id {}",
+        printable_path(&ws.ledger_path()),
+        report.entries,
+        report.lines,
+        report.releases.len(),
+        report.ledger_id.as_deref().unwrap_or("-")
+    );
+    if let Some(h) = &report.head {
+        println!("head: {}", h.to_arg());
+    }
+    match exit {
+        Exit::VerifyTampered => println!(
+            "TAMPERED: {tampered} problem(s) show the ledger or an output is not what Veil wrote; {warnings} warning(s)"
+        ),
+        Exit::VerifyWarnings => println!(
+            "OK with {warnings} warning(s): chain and signatures intact; read the warnings above"
+        ),
+        _ => println!("OK: chain, signatures, policy rules and released outputs all check out"),
+    }
+    Ok(exit)
+}
+
+pub fn checkpoint(ws: &Workspace) -> anyhow::Result<Exit> {
+    let reviewer = load_reviewer()?;
+    let path = ws.ledger_path();
+    let mut ledger = Ledger::open(&path)?;
+    let report = ledger
+        .append(&reviewer, vec![Entry::draft(EntryKind::Checkpoint)])
+        .with_context(|| format!("appending a checkpoint to {}", printable_path(&path)))?;
+    let bytes = ledger.bytes()?;
+    drop(ledger);
+    let last = ledger::entries(&bytes)
+        .pop()
+        .context("the checkpoint entry vanished")?;
+    let line = bytes
+        .split(|b| *b == b'\n')
+        .nth(last.line - 1)
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .unwrap_or_default();
+    let head = &report.head;
+    println!(
+        "Checkpoint of {} (ledger {}, seq {}, {}):",
+        printable_path(&path),
+        last.entry.ledger,
+        last.entry.seq,
+        last.entry.ts
+    );
+    println!();
+    println!("    {}", head.to_arg());
+    println!();
+    println!("Copy this line off the box (paper, another machine). Later, prove nothing was");
+    println!("deleted or rewritten since:");
+    println!("    veil verify --checkpoint {}", head.to_arg());
+    println!("or without Veil:");
+    println!(
+        "    head -c {} ledger.jsonl | sha256sum    # must print {}",
+        head.size, head.sha256
+    );
+    println!();
+    println!(
+        "Signed checkpoint entry (line {}, by {} {}):",
+        last.line,
+        printable(&last.entry.reviewer.name, 200),
+        last.entry.reviewer.fingerprint
+    );
+    println!("{line}");
+    Ok(Exit::Ok)
+}
+
+pub fn certificate(ws: &Workspace, a: &CertificateArgs) -> anyhow::Result<Exit> {
+    let text = release::certificate(ws, &a.id)
+        .with_context(|| format!("certificate for {}", printable(&a.id, 40)))?;
+    print!("{text}");
+    Ok(Exit::Ok)
 }
