@@ -45,7 +45,7 @@ pub fn inventory(bytes: &[u8]) -> Inventory {
     c.finish()
 }
 
-/// Most findings listed for one file; the rest are counted in a warning.
+/// Most findings listed for one file; past it a warning says the list is cut.
 const MAX_FINDINGS: usize = 2000;
 /// Most warnings listed for one file.
 const MAX_WARNINGS: usize = 100;
@@ -71,7 +71,7 @@ const PHOTOSHOP_SIGNATURE: &[u8] = b"Photoshop 3.0\0";
 #[derive(Default)]
 struct Collector {
     inv: Inventory,
-    dropped_findings: usize,
+    findings_cut: bool,
     dropped_warnings: usize,
     exif_value_bytes: usize,
 }
@@ -79,7 +79,7 @@ struct Collector {
 impl Collector {
     fn add(&mut self, group: &str, field: impl Into<String>, value: impl Into<String>) {
         if self.full() {
-            self.dropped_findings += 1;
+            self.findings_cut = true;
             return;
         }
         self.inv.findings.push(MetadataFinding {
@@ -102,7 +102,7 @@ impl Collector {
     }
 
     fn finish(mut self) -> Inventory {
-        if self.dropped_findings > 0 {
+        if self.findings_cut {
             self.inv.warnings.push(format!(
                 "more than {MAX_FINDINGS} findings: only the first {MAX_FINDINGS} are listed"
             ));
@@ -508,13 +508,17 @@ fn extended_xmp_chunk(x: &[u8], ext: &mut ExtendedXmp, c: &mut Collector) {
         c.warn("JPEG: extended XMP segment too short".to_string());
         return;
     };
-    match ext.packets.iter_mut().find(|p| p.guid == guid) {
-        Some(p) => p.chunks.push((offset, data.to_vec())),
-        None => ext.packets.push(ExtendedXmpPacket {
+    if let Some(p) = ext.packets.iter_mut().find(|p| p.guid == guid) {
+        p.chunks.push((offset, data.to_vec()));
+    } else if ext.packets.len() >= 8 {
+        // Real files have one extended packet; many GUIDs only cost time.
+        c.warn("JPEG: more than 8 extended XMP packets; the rest were not read".to_string());
+    } else {
+        ext.packets.push(ExtendedXmpPacket {
             guid: guid.to_vec(),
             full_len: full,
             chunks: vec![(offset, data.to_vec())],
-        }),
+        });
     }
 }
 
@@ -820,6 +824,10 @@ fn exif_value(v: &Value, tag: Tag) -> String {
 
 /// Every non-structural field of a TIFF structure (EXIF block or TIFF file).
 fn exif_block(tiff: &[u8], host: Host, place: &str, depth: u8, c: &mut Collector) {
+    if c.full() {
+        c.findings_cut = true;
+        return;
+    }
     let Some(exif) = read_exif(tiff, place, c) else {
         if host == Host::Embedded {
             c.add("EXIF", "EXIF", format!("{} bytes, unreadable", tiff.len()));
@@ -829,7 +837,7 @@ fn exif_block(tiff: &[u8], host: Host, place: &str, depth: u8, c: &mut Collector
     let le = exif.little_endian();
     for field in exif.fields() {
         if c.full() {
-            c.dropped_findings += 1;
+            c.findings_cut = true;
             break;
         }
         c.exif_value_bytes = c.exif_value_bytes.saturating_add(value_size(&field.value));
@@ -2006,6 +2014,49 @@ mod tests {
                 "after the RIFF data",
                 format!("4 bytes at offset {at}: PHI!").as_str()
             )]
+        );
+    }
+
+    #[test]
+    fn maker_note_serials_and_a_unicode_user_comment_in_the_exif_ifd_are_found() {
+        // IFD0 holds only the Exif IFD pointer; the Exif IFD follows it.
+        let exif_ifd_at = 8 + 2 + 12 + 4u32;
+        let mut t = tiff(&[(0x8769, 4, 1, exif_ifd_at.to_le_bytes().to_vec())], 0);
+        let mut comment = b"UNICODE\0".to_vec();
+        comment.extend("Jane Doe".encode_utf16().flat_map(|u| u.to_le_bytes()));
+        let mut maker = b"Nikon\0\x02\x10\0\0".to_vec();
+        maker.resize(300, 0x01);
+        let (n, serial) = ascii("SN-42");
+        let sub = tiff(
+            &[
+                (0x927C, 7, maker.len() as u32, maker),
+                (0x9286, 7, comment.len() as u32, comment),
+                (0xA431, 2, n, serial),
+            ],
+            0,
+        );
+        // Re-base the sub-IFD's value offsets from 8 to where it now lives.
+        let mut sub_ifd = sub[8..].to_vec();
+        for i in 0..3 {
+            let at = 2 + 12 * i + 8;
+            let count = u32::from_le_bytes(sub_ifd[at - 4..at].try_into().unwrap_or_default());
+            if count > 4 {
+                let old = u32::from_le_bytes(sub_ifd[at..at + 4].try_into().unwrap_or_default());
+                let new = old - 8 + exif_ifd_at;
+                sub_ifd[at..at + 4].copy_from_slice(&new.to_le_bytes());
+            }
+        }
+        t.extend(sub_ifd);
+        let inv = inventory(&jpeg_with(&[exif_segment(&t)]));
+        assert_eq!(
+            fields(&inv),
+            [
+                ("MakerNote", "MakerNote", "300 bytes: Nikon"),
+                ("EXIF", "UserComment", "Jane Doe"),
+                ("EXIF", "BodySerialNumber", "SN-42"),
+            ],
+            "{:?}",
+            inv.warnings
         );
     }
 
