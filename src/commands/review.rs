@@ -4,6 +4,7 @@ use super::Exit;
 use crate::cli::ReviewArgs;
 use crate::workspace::Workspace;
 
-pub fn review(_ws: &Workspace, _a: &ReviewArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("`veil review` is not built yet")
+pub fn review(ws: &Workspace, a: &ReviewArgs) -> anyhow::Result<Exit> {
+    crate::tui::run_review(ws, a)?;
+    Ok(Exit::Ok)
 }

@@ -1,1 +1,279 @@
-//! (in progress)
+//! The review station (`veil review`): a keyboard TUI in the Elm
+//! architecture. [`app::App`] is the state, [`action::Action`] what the
+//! operator can ask for (one table maps keys and generates the help),
+//! [`update::update`] the only place state changes (it returns effects
+//! instead of doing I/O), and [`view::view`] a pure drawing of the state.
+//!
+//! The runtime here connects them to the terminal, the image worker
+//! thread and the workspace ([`services`]).
+
+pub mod action;
+pub mod app;
+pub mod geometry;
+pub mod image;
+pub mod services;
+pub mod terminal;
+#[doc(hidden)]
+pub mod testing;
+#[cfg(test)]
+mod tests;
+pub mod theme;
+pub mod update;
+pub mod view;
+pub mod worker;
+
+use crate::cli::ReviewArgs;
+use crate::workspace::Workspace;
+use anyhow::Context;
+use app::{App, Overlay, Status, Tone};
+use crossterm::event::{self, Event};
+use serde::{Deserialize, Serialize};
+use services::{LiveServices, Services};
+use std::sync::Arc;
+use std::time::Duration;
+use update::{Effect, Msg, msg_for_key, update};
+use worker::{Job, Source, Worker};
+
+/// Where the operator was when they last quit (`cache/review.json`).
+#[derive(Debug, Serialize, Deserialize)]
+struct Resume {
+    item: String,
+    zoom_pct: u32,
+    centre: (f64, f64),
+}
+
+const RESUME_FILE: &str = "review.json";
+
+/// Open the review station on `ws` until the operator quits.
+pub fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
+    let theme = theme::Theme::choose(
+        args.theme.as_deref(),
+        theme::no_color_requested(),
+        &ws.policy.review.theme,
+    )?;
+    let (items, problems) = ws
+        .items()
+        .with_context(|| format!("reading the items in {}", ws.root().display()))?;
+    let start = match &args.id {
+        Some(prefix) => Some(ws.resolve_id(prefix)?),
+        None => None,
+    };
+    let reviewer = crate::keys::Reviewer::load().map_err(|e| e.to_string());
+    let mut app = App::new(
+        ws.policy.clone(),
+        items,
+        theme,
+        image::Graphics::halfblocks(),
+    );
+    app.reviewer = reviewer.as_ref().ok().map(|r| r.name.clone());
+    app.problems = problems.iter().map(|p| p.to_string()).collect();
+    resume(&mut app, ws, start.as_deref());
+    let mut notes = Vec::new();
+    if let Err(e) = &reviewer {
+        notes.push(format!(
+            "no reviewer identity ({e}): you can look, but not attest or decide"
+        ));
+    }
+    if !app.problems.is_empty() {
+        notes.push(format!(
+            "{} item file(s) could not be read (veil list shows them)",
+            app.problems.len()
+        ));
+    }
+    let services: Arc<dyn Services> = Arc::new(LiveServices::new(ws.clone(), reviewer));
+    let worker = Worker::start(ws.policy.clone(), services.clone())
+        .context("starting the image worker thread")?;
+
+    let mut session = terminal::Session::enter().context("setting up the terminal")?;
+    let (graphics, note) = terminal::pick_graphics(args.graphics);
+    app.graphics = graphics;
+    notes.extend(note);
+    if let Some(first) = notes.into_iter().next() {
+        app.status = Some(Status {
+            text: first,
+            tone: Tone::Bad,
+        });
+    }
+    let size = session
+        .terminal
+        .size()
+        .context("reading the terminal size")?;
+    update(&mut app, Msg::Resized(size.width, size.height));
+
+    let result = event_loop(&mut session, &mut app, &worker, services.as_ref());
+    drop(session);
+    remember(&app, ws);
+    result
+}
+
+/// Start where asked, else where the operator last was.
+fn resume(app: &mut App, ws: &Workspace, start: Option<&str>) {
+    let saved: Option<Resume> = std::fs::read(ws.cache_dir().join(RESUME_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let wanted = start
+        .map(str::to_string)
+        .or(saved.as_ref().map(|r| r.item.clone()));
+    let Some(id) = wanted else { return };
+    let Some(index) = app.items.iter().position(|i| i.id == id) else {
+        return;
+    };
+    if let Some(r) = saved.filter(|r| r.item == id && start.is_none()) {
+        app.places.insert(
+            id,
+            app::Place {
+                zoom_pct: r.zoom_pct,
+                centre: r.centre,
+            },
+        );
+    }
+    app.go_to(Some(index));
+}
+
+/// Best effort: `cache/` is disposable.
+fn remember(app: &App, ws: &Workspace) {
+    if let Some(item) = app.item() {
+        let r = Resume {
+            item: item.id.clone(),
+            zoom_pct: app.zoom_pct,
+            centre: app.centre,
+        };
+        if let Ok(json) = serde_json::to_vec(&r) {
+            let _ = crate::workspace::write_atomic(&ws.cache_dir().join(RESUME_FILE), &json);
+        }
+    }
+}
+
+fn event_loop(
+    session: &mut terminal::Session,
+    app: &mut App,
+    worker: &Worker,
+    services: &dyn Services,
+) -> anyhow::Result<()> {
+    let mut sent_frame = None;
+    let mut prefetched_for: Option<String> = None;
+    let mut dirty = true;
+    let mut last_overlay = app.overlay.clone();
+    let mut pending: Vec<Effect> = Vec::new();
+    loop {
+        // Ask for the picture the pane should show, once per distinct view.
+        let request = app.frame_request();
+        if request != sent_frame {
+            if let (Some(req), Some(item)) = (&request, app.item()) {
+                worker.send(Job::Frame(Source::of(item), req.clone()));
+            }
+            sent_frame = request;
+        }
+        let current_id = app.item().map(|i| i.id.clone());
+        if current_id != prefetched_for {
+            prefetch_neighbours(app, worker);
+            prefetched_for = current_id;
+        }
+        if app.overlay != last_overlay {
+            // Text drawn over a sixel image erases it; a full redraw puts
+            // the picture back when the overlay goes away.
+            if matches!(app.overlay, Overlay::None) || matches!(last_overlay, Overlay::Preview) {
+                session.terminal.clear().context("redrawing the screen")?;
+            }
+            last_overlay = app.overlay.clone();
+            dirty = true;
+        }
+        if dirty {
+            session
+                .terminal
+                .draw(|f| view::view(f, app))
+                .context("drawing the screen")?;
+            dirty = false;
+        }
+        // Effects run after the frame is drawn, so "approving…" is visible
+        // while the ledger is written.
+        for effect in std::mem::take(&mut pending) {
+            run_effect(effect, app, worker, services, &mut pending);
+            dirty = true;
+        }
+        if app.quit {
+            return Ok(());
+        }
+        if !pending.is_empty() {
+            continue;
+        }
+        if event::poll(Duration::from_millis(40)).context("reading the keyboard")? {
+            let msg = match event::read().context("reading the keyboard")? {
+                Event::Key(k) => msg_for_key(app, &k),
+                Event::Resize(w, h) => {
+                    session.terminal.clear().context("redrawing the screen")?;
+                    Some(Msg::Resized(w, h))
+                }
+                _ => None,
+            };
+            if let Some(msg) = msg {
+                pending.extend(update(app, msg));
+                dirty = true;
+            }
+        }
+        while let Ok(msg) = worker.results.try_recv() {
+            pending.extend(update(app, msg));
+            dirty = true;
+        }
+    }
+}
+
+fn prefetch_neighbours(app: &App, worker: &Worker) {
+    let vis = app.visible();
+    let Some(pos) = app.current.and_then(|c| vis.iter().position(|i| *i == c)) else {
+        return;
+    };
+    let neighbours = [pos.checked_add(1), pos.checked_sub(1)];
+    for n in neighbours.into_iter().flatten() {
+        if let Some(item) = vis.get(n).and_then(|i| app.items.get(*i))
+            && item.state != crate::item::ItemState::Failed
+        {
+            worker.send(Job::Prefetch(Source::of(item)));
+        }
+    }
+}
+
+fn run_effect(
+    effect: Effect,
+    app: &mut App,
+    worker: &Worker,
+    services: &dyn Services,
+    pending: &mut Vec<Effect>,
+) {
+    let msg = match effect {
+        Effect::Save(item) => match services.save_item(&item) {
+            Ok(()) => return,
+            Err(error) => Msg::SaveFailed {
+                item_id: item.id.clone(),
+                error,
+            },
+        },
+        Effect::Approve { item_id, attest } => {
+            let outcome = services.approve(&item_id, &attest);
+            let item = services.load_item(&item_id).ok().map(Box::new);
+            Msg::Approved {
+                item_id,
+                outcome,
+                item,
+            }
+        }
+        Effect::Reject { item_id, reason } => {
+            let outcome = services.reject(&item_id, &reason);
+            let item = services.load_item(&item_id).ok().map(Box::new);
+            Msg::Rejected {
+                item_id,
+                outcome,
+                item,
+            }
+        }
+        Effect::RenderPreview { item, cells } => {
+            worker.send(Job::Preview {
+                item,
+                cells,
+                graphics: app.graphics,
+            });
+            return;
+        }
+    };
+    pending.extend(update(app, msg));
+}

@@ -1,0 +1,107 @@
+//! The world outside the review station's state: the workspace, the
+//! ledger and the renderer. The runtime calls these to carry out the
+//! effects `update` asks for; tests substitute their own.
+
+use super::update::Approval;
+use crate::gates::Gate;
+use crate::item::Item;
+use crate::keys::Reviewer;
+use crate::workspace::Workspace;
+use image::RgbImage;
+
+/// Phone-thumbnail width of the mobile preview, in pixels.
+pub const MOBILE_WIDTH: u32 = 360;
+/// JPEG quality of the mobile preview.
+pub const MOBILE_QUALITY: u8 = 40;
+
+/// The real output of an item, checked, and how it looks on a phone.
+pub struct OutputProof {
+    /// SHA-256 of the output bytes that would be released.
+    pub sha256: String,
+    /// `Ok(container)` when the bytes passed the allowlist.
+    pub check: Result<String, String>,
+    /// The output scaled to [`MOBILE_WIDTH`] and re-compressed at [`MOBILE_QUALITY`].
+    pub mobile: RgbImage,
+    pub warnings: Vec<String>,
+}
+
+/// What the review station needs from outside. Errors are one line that
+/// names the item or file.
+pub trait Services: Send + Sync {
+    fn save_item(&self, item: &Item) -> Result<(), String>;
+    fn load_item(&self, id: &str) -> Result<Item, String>;
+    fn approve(&self, item_id: &str, attest: &[Gate]) -> Result<Approval, String>;
+    fn reject(&self, item_id: &str, reason: &str) -> Result<u64, String>;
+    /// Render the output exactly as approval would, check its bytes, and
+    /// make the mobile preview from them.
+    fn render_output(&self, original: &[u8], item: &Item) -> Result<OutputProof, String>;
+}
+
+/// The real thing: a workspace and this user's reviewer key.
+pub struct LiveServices {
+    pub ws: Workspace,
+    reviewer: Result<Reviewer, String>,
+}
+
+impl LiveServices {
+    pub fn new(ws: Workspace, reviewer: Result<Reviewer, String>) -> LiveServices {
+        LiveServices { ws, reviewer }
+    }
+
+    fn reviewer(&self) -> Result<&Reviewer, String> {
+        self.reviewer.as_ref().map_err(|e| e.clone())
+    }
+}
+
+impl Services for LiveServices {
+    fn save_item(&self, item: &Item) -> Result<(), String> {
+        self.ws.save_item(item).map_err(|e| e.to_string())
+    }
+
+    fn load_item(&self, id: &str) -> Result<Item, String> {
+        self.ws.load_item(id).map_err(|e| e.to_string())
+    }
+
+    fn approve(&self, item_id: &str, attest: &[Gate]) -> Result<Approval, String> {
+        use crate::release::ApproveOutcome;
+        let reviewer = self.reviewer()?;
+        match crate::release::approve(&self.ws, reviewer, item_id, attest) {
+            Ok(ApproveOutcome::Released { output, seq }) => Ok(Approval::Released {
+                output: output
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| output.to_string_lossy().into_owned()),
+                seq,
+            }),
+            Ok(ApproveOutcome::AwaitingSecond { seq }) => Ok(Approval::AwaitingSecond { seq }),
+            Ok(ApproveOutcome::Refused { unmet }) => Ok(Approval::Refused { unmet }),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn reject(&self, item_id: &str, reason: &str) -> Result<u64, String> {
+        let reviewer = self.reviewer()?;
+        crate::release::reject(&self.ws, reviewer, item_id, reason).map_err(|e| e.to_string())
+    }
+
+    fn render_output(&self, original: &[u8], item: &Item) -> Result<OutputProof, String> {
+        let policy = &self.ws.policy;
+        let rendered =
+            crate::redact::render_from_bytes(original, item, policy).map_err(|e| e.to_string())?;
+        let check = crate::redact::check_output(&rendered.bytes)
+            .map(|f| match f {
+                crate::policy::OutputFormat::Jpeg => "JPEG".to_string(),
+                crate::policy::OutputFormat::Png => "PNG".to_string(),
+            })
+            .map_err(|e| e.to_string());
+        let pixels = rendered.pixels().map_err(|e| e.to_string())?;
+        let mobile = crate::redact::mobile_preview(&pixels, MOBILE_WIDTH, MOBILE_QUALITY)
+            .map_err(|e| e.to_string())?;
+        Ok(OutputProof {
+            sha256: rendered.sha256,
+            check,
+            mobile,
+            warnings: rendered.warnings,
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! The review station's main states, rendered on a 120×36 `TestBackend`
+//! with half-blocks, a fixed clock and fixed items. Review a changed
+//! snapshot like code: `INSTA_UPDATE=always cargo test --test tui_snapshots`
+//! then read the diff of `snapshots/`.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use veil::gates::Gate;
+use veil::tui::action::Action as A;
+use veil::tui::app::App;
+use veil::tui::testing::{app, app_with, preview_ready, show_frame};
+use veil::tui::update::{Msg, update};
+use veil::tui::view::view;
+
+fn render(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(120, 36)).expect("test backend");
+    terminal.draw(|f| view(f, app)).expect("draw");
+    terminal.backend().to_string()
+}
+
+fn snapshot(name: &str, app: &App) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, render(app)));
+}
+
+#[test]
+fn queue_with_items() {
+    let mut app = app();
+    show_frame(&mut app);
+    snapshot("tui_queue_with_items", &app);
+}
+
+#[test]
+fn a_selected_mask_verified_at_minimum_zoom() {
+    let mut app = app();
+    update(&mut app, A::NextMask);
+    update(&mut app, A::ZoomToMask);
+    show_frame(&mut app);
+    snapshot("tui_selected_mask", &app);
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = app();
+    show_frame(&mut app);
+    update(&mut app, A::Help);
+    snapshot("tui_help", &app);
+}
+
+#[test]
+fn checklist_with_unmet_gates() {
+    let mut app = app();
+    update(&mut app, A::ZoomToMask);
+    show_frame(&mut app);
+    update(&mut app, A::ToggleAttest(0));
+    update(&mut app, A::ZoomFit);
+    show_frame(&mut app);
+    snapshot("tui_checklist_unmet", &app);
+}
+
+#[test]
+fn the_refusal_message() {
+    let mut app = app();
+    show_frame(&mut app);
+    update(&mut app, A::Approve);
+    snapshot("tui_refusal", &app);
+}
+
+#[test]
+fn the_mobile_preview() {
+    let mut app = app();
+    show_frame(&mut app);
+    update(&mut app, A::MobilePreview);
+    let msg = preview_ready(&app);
+    update(&mut app, msg);
+    snapshot("tui_mobile_preview", &app);
+    let item = app.item().expect("item");
+    assert!(item.gates.preview_seen.is_some());
+    assert!(
+        app.gate_report()
+            .and_then(|r| r.status(Gate::Metadata).map(|s| s.met))
+            .unwrap_or(false)
+    );
+}
+
+#[test]
+fn an_empty_queue() {
+    snapshot("tui_empty_queue", &app_with(vec![]));
+}
+
+#[test]
+fn a_failed_item() {
+    let mut app = app();
+    for _ in 0..3 {
+        update(&mut app, A::NextItem);
+    }
+    snapshot("tui_failed_item", &app);
+}
+
+#[test]
+fn the_rejection_prompt() {
+    let mut app = app();
+    show_frame(&mut app);
+    update(&mut app, A::Reject);
+    for c in "duplicate of 7b01".chars() {
+        update(&mut app, Msg::PromptChar(c));
+    }
+    snapshot("tui_reject_prompt", &app);
+}
