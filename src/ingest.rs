@@ -395,6 +395,18 @@ pub fn build_item(
     let mut item = empty_item(&item_id_for(sha), path, sha, bytes.len() as u64, now);
     let inventory = crate::metadata::inventory(bytes);
     item.metadata = inventory.findings;
+    // The output drops all metadata regardless; the reviewer should still
+    // know the inventory of this file is incomplete.
+    item.metadata.extend(
+        inventory
+            .warnings
+            .into_iter()
+            .map(|w| crate::item::MetadataFinding {
+                group: "Unparsed".into(),
+                field: "inventory warning".into(),
+                value: crate::text::printable(&w, 120),
+            }),
+    );
     let decoded = match crate::image_io::decode_upright(bytes, &policy.limits) {
         Ok(d) => d,
         Err(e) => {
