@@ -650,15 +650,22 @@ fn find_tail(bytes: &[u8], path: &Path) -> Result<Tail, LedgerError> {
     })
 }
 
-/// Lines from `from` on must not be JSON: a crash leaves a strict prefix
-/// of one line, which never parses.
+/// Whole lines from `from` on must not be JSON: a crash leaves a prefix of
+/// one line without its newline.
 fn check_debris(
     bytes: &[u8],
     lines: &[RawLine],
     from: usize,
     path: &Path,
 ) -> Result<(), LedgerError> {
-    for (n, l) in lines.iter().enumerate().skip(from) {
+    // A final line without its newline is torn whatever it holds (even a
+    // whole entry whose newline never made it).
+    for (n, l) in lines
+        .iter()
+        .enumerate()
+        .skip(from)
+        .filter(|(_, l)| l.complete)
+    {
         let raw = &bytes[l.start..l.end];
         if serde_json::from_slice::<Value>(raw).is_ok() {
             let problem = match parse_line(raw) {
@@ -973,6 +980,25 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
     }
     let lines = split_lines(bytes);
     r.lines = lines.len();
+    let parsed: Vec<Result<Entry, LineError>> = lines
+        .iter()
+        .map(|l| parse_line(&bytes[l.start..l.end]))
+        .collect();
+    // Byte ranges that `recovered` (or header) entries declare debris: a
+    // torn line there may look whole once the recovering newline follows it.
+    let claims: Vec<(usize, usize)> = parsed
+        .iter()
+        .zip(&lines)
+        .filter(|(_, l)| l.complete)
+        .filter_map(|(p, _)| p.as_ref().ok()?.discarded.as_ref())
+        .map(|d| {
+            let start = usize::try_from(d.offset).unwrap_or(usize::MAX);
+            (
+                start,
+                start.saturating_add(usize::try_from(d.length).unwrap_or(usize::MAX)),
+            )
+        })
+        .collect();
     let mut expected_seq: Option<u64> = Some(0);
     let mut prev_hash = ZERO_HASH.to_string();
     let mut prev_line = 0usize;
@@ -1000,7 +1026,17 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
             );
             break;
         }
-        let entry = match parse_line(raw) {
+        let claimed = claims.iter().any(|(s, e)| l.start >= *s && l.end <= *e);
+        let entry = match parsed[n].clone() {
+            _ if claimed => {
+                if debris.is_none() {
+                    debris = Some(Debris {
+                        start: l.start,
+                        first_line: line_no,
+                    });
+                }
+                continue;
+            }
             Ok(e) => e,
             Err(LineError::NotJson) => {
                 if debris.is_none() {

@@ -1,0 +1,203 @@
+//! Helpers for the ledger and approval tests: a workspace with two trusted
+//! reviewers, hand-made items over real image files, and the `veil` binary
+//! with a per-process reviewer identity (never the user's own ~/.ssh).
+#![allow(dead_code)]
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use veil::item::{
+    Attestation, GateEvidence, ITEM_FORMAT, Item, ItemState, MaskKind, MaskOrigin, PreviewSeen,
+    Rect, ZoomCheck, item_id_for,
+};
+use veil::keys::{AllowedSigners, Reviewer, trust_reviewer};
+use veil::ledger::{Entry, EntryKind, Ledger, VerifyReport};
+use veil::workspace::Workspace;
+
+pub const NAME_A: &str = "Dr A. Reviewer";
+pub const NAME_B: &str = "Dr B. Second";
+
+/// A scratch folder with a workspace `ws/` and reviewers A and B, both
+/// trusted in its `allowed_signers`, their keys in `keys/`.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub ws: Workspace,
+    pub a: Reviewer,
+    pub b: Reviewer,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let (ws, _) = Workspace::init(&dir.path().join("ws")).unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        std::fs::create_dir_all(dir.path().join("originals")).unwrap();
+        let a = Reviewer::generate(NAME_A).unwrap();
+        let b = Reviewer::generate(NAME_B).unwrap();
+        a.write_key(&dir.path().join("keys/a")).unwrap();
+        b.write_key(&dir.path().join("keys/b")).unwrap();
+        trust_reviewer(&ws.allowed_signers_path(), &a).unwrap();
+        trust_reviewer(&ws.allowed_signers_path(), &b).unwrap();
+        Fixture { dir, ws, a, b }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn key_path(&self, who: char) -> PathBuf {
+        self.path().join(format!("keys/{who}"))
+    }
+
+    pub fn signers(&self) -> AllowedSigners {
+        AllowedSigners::parse(&std::fs::read_to_string(self.ws.allowed_signers_path()).unwrap())
+    }
+
+    pub fn ledger_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.ws.ledger_path()).unwrap_or_default()
+    }
+
+    pub fn verify(&self) -> VerifyReport {
+        veil::ledger::verify(&self.ledger_bytes(), &self.signers(), None)
+    }
+
+    /// Write a small PNG original (distinct per `n`) and queue it as an item
+    /// in `state`, with `masks`; with `evidence`, every gate's evidence is
+    /// recorded (zoom, preview, attestations), as the review screen would.
+    pub fn add_item(
+        &self,
+        n: u8,
+        masks: &[(MaskKind, Rect)],
+        evidence: bool,
+        state: ItemState,
+    ) -> Item {
+        let (w, h) = (64u32, 48u32);
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, n.wrapping_mul(37)])
+        });
+        let path = self
+            .path()
+            .join(format!("originals/photo-of-patient-{n}.png"));
+        img.save_with_format(&path, image::ImageFormat::Png)
+            .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let sha = hex::encode(Sha256::digest(&bytes));
+        let mut item = Item {
+            format_version: ITEM_FORMAT,
+            id: item_id_for(&sha),
+            source: path,
+            duplicates: vec![],
+            sha256: sha,
+            size: bytes.len() as u64,
+            format: "png".into(),
+            width: w,
+            height: h,
+            orientation: 1,
+            metadata: vec![veil::item::MetadataFinding {
+                group: "PNG-text".into(),
+                field: "tEXt:Author".into(),
+                value: "Jane Patient".into(),
+            }],
+            detector: None,
+            masks: vec![],
+            next_mask_id: 1,
+            gates: GateEvidence::default(),
+            state,
+            high_stakes: false,
+            failure: None,
+            output: None,
+            rejection: None,
+            ingested_at: format!("2025-01-01T00:00:{n:02}Z"),
+        };
+        for (kind, rect) in masks {
+            item.add_mask(*kind, *rect, MaskOrigin::Manual);
+        }
+        if evidence {
+            give_evidence(&mut item);
+        }
+        self.ws.save_item(&item).unwrap();
+        item
+    }
+
+    /// The `veil` binary with this workspace and reviewer `who` ('a' or 'b').
+    pub fn veil(&self, who: char) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("veil").unwrap();
+        let name = if who == 'a' { NAME_A } else { NAME_B };
+        cmd.env("VEIL_WORKSPACE", self.ws.root())
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join("config"))
+            .env("VEIL_REVIEWER_KEY", self.key_path(who))
+            .env("VEIL_REVIEWER_NAME", name)
+            .env_remove("NO_COLOR");
+        cmd
+    }
+}
+
+/// Record every gate's evidence for the item's current masks.
+pub fn give_evidence(item: &mut Item) {
+    for m in &mut item.masks {
+        m.zoom_check = Some(ZoomCheck {
+            zoom_pct: 200,
+            at: "2025-01-01T00:00:00Z".into(),
+            reviewer: Some(NAME_A.into()),
+        });
+    }
+    item.gates.preview_seen = Some(PreviewSeen {
+        masks_digest: item.masks_digest(),
+        at: "2025-01-01T00:00:00Z".into(),
+    });
+    for g in ["reflections", "edges", "identifiers"] {
+        item.gates.attested.insert(
+            g.into(),
+            Attestation {
+                reviewer: NAME_A.into(),
+                at: "2025-01-01T00:00:00Z".into(),
+            },
+        );
+    }
+}
+
+/// A face mask in the middle of the 64×48 test image.
+pub fn face() -> (MaskKind, Rect) {
+    (MaskKind::Face, Rect::new(20, 10, 16, 16))
+}
+
+/// A `reject` draft: the smallest entry that means something.
+pub fn reject_draft(item: &str) -> Entry {
+    let mut e = Entry::draft(EntryKind::Reject);
+    e.item = Some(item.to_string());
+    e.original_sha256 = Some("ab".repeat(32));
+    e.reason = Some("test".into());
+    e
+}
+
+/// Append `n` reject entries one at a time (one lock and fsync each).
+pub fn append_rejects(path: &Path, who: &Reviewer, n: usize) {
+    for i in 0..n {
+        let mut l = Ledger::open(path).unwrap();
+        l.append(who, vec![reject_draft(&format!("item{i}"))])
+            .unwrap();
+    }
+}
+
+/// Lines of a ledger, without newlines (a final partial line included).
+pub fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+    if v.last().is_some_and(|l| l.is_empty()) {
+        v.pop();
+    }
+    v
+}
+
+pub fn join_lines(lines: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend_from_slice(l);
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Findings of at least `Warning`, as text, for assertion messages.
+pub fn problems(r: &VerifyReport) -> String {
+    veil::ledger::describe(r)
+}
