@@ -181,7 +181,7 @@ pub fn decode_with(
 pub fn check_complete(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
     let truncated = |what: &str| DecodeError::Corrupt {
         format: format.as_str(),
-        problem: format!("truncated: {what}"),
+        problem: what.to_string(),
     };
     match format {
         SourceFormat::Jpeg => {
