@@ -496,19 +496,59 @@ pub struct Located {
 /// Every well-formed entry, in file order (no signature or chain checks:
 /// for lookups by the tool itself; [`verify`] is the audit).
 pub fn entries(bytes: &[u8]) -> Vec<Located> {
-    split_lines(bytes)
-        .into_iter()
+    let scanned = scan(bytes);
+    scanned
+        .lines
+        .iter()
+        .zip(scanned.parsed)
+        .zip(scanned.claimed)
         .enumerate()
-        .filter(|(_, l)| l.complete)
-        .filter_map(|(n, l)| {
-            let raw = &bytes[l.start..l.end];
-            parse_line(raw).ok().map(|entry| Located {
+        .filter(|(_, ((l, _), claimed))| l.complete && !claimed)
+        .filter_map(|(n, ((l, parsed), _))| {
+            parsed.ok().map(|entry| Located {
                 line: n + 1,
-                hash: sha256_hex(raw),
+                hash: sha256_hex(&bytes[l.start..l.end]),
                 entry,
             })
         })
         .collect()
+}
+
+/// Every line, parsed, and whether a `discarded` claim covers it.
+struct Scan {
+    lines: Vec<RawLine>,
+    parsed: Vec<Result<Entry, LineError>>,
+    /// True for a line inside bytes an entry declares debris: a torn line
+    /// there may look whole once the recovering newline follows it.
+    claimed: Vec<bool>,
+}
+
+fn scan(bytes: &[u8]) -> Scan {
+    let lines = split_lines(bytes);
+    let parsed: Vec<Result<Entry, LineError>> = lines
+        .iter()
+        .map(|l| parse_line(&bytes[l.start..l.end]))
+        .collect();
+    let claims: Vec<(usize, usize)> = parsed
+        .iter()
+        .zip(&lines)
+        .filter(|(_, l)| l.complete)
+        .filter_map(|(p, _)| p.as_ref().ok()?.discarded.as_ref())
+        .map(|d| {
+            let start = usize::try_from(d.offset).unwrap_or(usize::MAX);
+            let len = usize::try_from(d.length).unwrap_or(usize::MAX);
+            (start, start.saturating_add(len))
+        })
+        .collect();
+    let claimed = lines
+        .iter()
+        .map(|l| claims.iter().any(|(s, e)| l.start >= *s && l.end <= *e))
+        .collect();
+    Scan {
+        lines,
+        parsed,
+        claimed,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -599,6 +639,9 @@ fn find_tail(bytes: &[u8], path: &Path) -> Result<Tail, LedgerError> {
             break;
         }
         match parse_line(&bytes[l.start..l.end]) {
+            // A torn header, whole but for its newline, claimed as debris
+            // by the header written after it.
+            Ok(_) if claimed_by_next(bytes, &lines, n) => continue,
             Ok(e) if e.kind == EntryKind::Header && e.seq == 0 => {
                 header = Some((n, e));
                 break;
@@ -648,6 +691,18 @@ fn find_tail(bytes: &[u8], path: &Path) -> Result<Tail, LedgerError> {
         last_line: last_at + 1,
         debris: (after < bytes.len()).then(|| (after, bytes[after..].to_vec())),
     })
+}
+
+/// True when the next entry after line `n` declares line `n` debris.
+fn claimed_by_next(bytes: &[u8], lines: &[RawLine], n: usize) -> bool {
+    let l = lines[n];
+    lines
+        .iter()
+        .skip(n + 1)
+        .filter(|x| x.complete)
+        .find_map(|x| parse_line(&bytes[x.start..x.end]).ok())
+        .and_then(|e| e.discarded)
+        .is_some_and(|d| d.offset <= l.start as u64 && l.end as u64 <= d.offset + d.length)
 }
 
 /// Whole lines from `from` on must not be JSON: a crash leaves a prefix of
@@ -978,27 +1033,12 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
             "allowed_signers trusts no reviewer key, so no signature can be accepted (run `veil reviewer init` in this workspace, or restore the file)".into(),
         );
     }
-    let lines = split_lines(bytes);
+    let Scan {
+        lines,
+        parsed,
+        claimed,
+    } = scan(bytes);
     r.lines = lines.len();
-    let parsed: Vec<Result<Entry, LineError>> = lines
-        .iter()
-        .map(|l| parse_line(&bytes[l.start..l.end]))
-        .collect();
-    // Byte ranges that `recovered` (or header) entries declare debris: a
-    // torn line there may look whole once the recovering newline follows it.
-    let claims: Vec<(usize, usize)> = parsed
-        .iter()
-        .zip(&lines)
-        .filter(|(_, l)| l.complete)
-        .filter_map(|(p, _)| p.as_ref().ok()?.discarded.as_ref())
-        .map(|d| {
-            let start = usize::try_from(d.offset).unwrap_or(usize::MAX);
-            (
-                start,
-                start.saturating_add(usize::try_from(d.length).unwrap_or(usize::MAX)),
-            )
-        })
-        .collect();
     let mut expected_seq: Option<u64> = Some(0);
     let mut prev_hash = ZERO_HASH.to_string();
     let mut prev_line = 0usize;
@@ -1026,9 +1066,8 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
             );
             break;
         }
-        let claimed = claims.iter().any(|(s, e)| l.start >= *s && l.end <= *e);
         let entry = match parsed[n].clone() {
-            _ if claimed => {
+            _ if claimed[n] => {
                 if debris.is_none() {
                     debris = Some(Debris {
                         start: l.start,
@@ -1656,10 +1695,12 @@ pub fn describe(report: &VerifyReport) -> String {
             Severity::Warning => "WARNING",
             Severity::Tampered => "TAMPERED",
         };
+        // Messages can quote entry fields: never let them drive the terminal.
+        let message = crate::text::printable(&f.message, 2000);
         if f.line == 0 {
-            let _ = writeln!(s, "ledger: {label}: {}", f.message);
+            let _ = writeln!(s, "ledger: {label}: {message}");
         } else {
-            let _ = writeln!(s, "line {}: {label}: {}", f.line, f.message);
+            let _ = writeln!(s, "line {}: {label}: {message}", f.line);
         }
     }
     s

@@ -13,7 +13,7 @@
 
 use crate::gates::{self, Gate, GateContext, GateMethod, GateReport};
 use crate::item::{Attestation, Item, ItemState, OutputCheck, OutputRecord};
-use crate::keys::Reviewer;
+use crate::keys::{AllowedSigners, Reviewer};
 use crate::ledger::{
     self, Batch, CERTIFICATE_SUFFIX, Entry, EntryGate, EntryKind, Ledger, LedgerError, Located,
 };
@@ -88,6 +88,14 @@ pub enum ReleaseError {
         step: &'static str,
         #[source]
         source: io::Error,
+    },
+    #[error(
+        "your key {fingerprint} ({name}) is not trusted in {path}: entries it signed would fail `veil verify`; run `veil reviewer init --name ...` in this workspace"
+    )]
+    Untrusted {
+        name: String,
+        fingerprint: String,
+        path: PathBuf,
     },
     #[error("{path}: {source}")]
     Io {
@@ -632,8 +640,28 @@ struct Session<'a> {
     approvals: u64,
 }
 
+/// Refuse to sign with a key the workspace's `allowed_signers` does not trust.
+pub fn ensure_trusted(ws: &Workspace, reviewer: &Reviewer) -> Result<(), ReleaseError> {
+    let path = ws.allowed_signers_path();
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    if AllowedSigners::parse(&text).contains(reviewer.public_key()) {
+        Ok(())
+    } else {
+        Err(ReleaseError::Untrusted {
+            name: reviewer.name.clone(),
+            fingerprint: reviewer.fingerprint(),
+            path,
+        })
+    }
+}
+
 impl<'a> Session<'a> {
     fn open(ws: &'a Workspace, reviewer: &'a Reviewer, lock: bool) -> Result<Self, ReleaseError> {
+        ensure_trusted(ws, reviewer)?;
         let (ledger, bytes) = if lock {
             let mut l = Ledger::open(&ws.ledger_path())?;
             let b = l.bytes()?;

@@ -156,7 +156,9 @@ fn print_batch(report: &BatchReport, what: &str) {
         println!("No items {what}: nothing to approve.");
         return;
     }
-    println!("{:<16}  {:<18}  {:<22}  SEQ", "ITEM", "RESULT", "OUTPUT");
+    if report.approved() > 0 {
+        println!("{:<16}  {:<18}  {:<22}  SEQ", "ITEM", "RESULT", "OUTPUT");
+    }
     for r in &report.rows {
         let seq = |s: &Option<u64>| s.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
         match &r.result {
@@ -186,7 +188,9 @@ fn print_batch(report: &BatchReport, what: &str) {
         })
         .collect();
     if !skipped.is_empty() {
-        println!();
+        if report.approved() > 0 {
+            println!();
+        }
         println!("Skipped:");
         for (r, reason) in skipped {
             println!("{:<16}  {}", printable(&r.id, 16), printable(reason, 2000));
@@ -279,6 +283,7 @@ pub fn verify(ws: &Workspace, a: &VerifyArgs) -> anyhow::Result<Exit> {
 
 pub fn checkpoint(ws: &Workspace) -> anyhow::Result<Exit> {
     let reviewer = load_reviewer()?;
+    release::ensure_trusted(ws, &reviewer)?;
     let path = ws.ledger_path();
     let mut ledger = Ledger::open(&path)?;
     let report = ledger
