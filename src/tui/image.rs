@@ -94,24 +94,77 @@ pub struct FrameRequest {
     pub graphics: Graphics,
 }
 
+/// The upright image and successively halved copies of it, so a view of
+/// a large photograph is scaled from a copy near its display size instead
+/// of filtering every source pixel on each frame.
+pub struct Pyramid {
+    levels: Vec<RgbImage>,
+}
+
+/// Halving stops once the longer side is below this.
+const PYRAMID_FLOOR: u32 = 512;
+
+impl Pyramid {
+    pub fn new(full: RgbImage) -> Pyramid {
+        let mut levels = vec![full];
+        while let Some(last) = levels.last() {
+            let (w, h) = last.dimensions();
+            if w.max(h) < PYRAMID_FLOOR * 2 {
+                break;
+            }
+            let half = imageops::thumbnail(last, w.div_ceil(2), h.div_ceil(2));
+            levels.push(half);
+        }
+        Pyramid { levels }
+    }
+
+    /// The full-resolution upright image.
+    pub fn full(&self) -> &RgbImage {
+        &self.levels[0]
+    }
+
+    /// The smallest copy that still has at least one pixel per display
+    /// pixel at `scale` (display pixels per source pixel).
+    fn level_for(&self, scale: f64) -> &RgbImage {
+        let full_w = self.levels[0].width().max(1) as f64;
+        self.levels
+            .iter()
+            .rev()
+            .find(|l| l.width() as f64 / full_w >= scale)
+            .unwrap_or(&self.levels[0])
+    }
+}
+
 /// Build the pane's picture from the upright image.
-pub fn compose_frame(upright: &RgbImage, req: &FrameRequest) -> RgbImage {
+pub fn compose_frame(image: &Pyramid, req: &FrameRequest) -> RgbImage {
     let (pw, ph) = req.graphics.pane_pixels(req.cells);
     let mut canvas = RgbImage::from_pixel(pw.max(1), ph.max(1), BACKDROP);
     let v = &req.viewport;
-    let Some(src) = v.rect.clamp_to(upright.width(), upright.height()) else {
+    let full = image.full();
+    let Some(src) = v.rect.clamp_to(full.width(), full.height()) else {
         return canvas;
     };
-    let crop = imageops::crop_imm(upright, src.x, src.y, src.w, src.h).to_image();
     let (dw, dh) = (v.display_w.min(pw).max(1), v.display_h.min(ph).max(1));
+    let level = image.level_for(dw as f64 / src.w.max(1) as f64);
+    let rx = level.width() as f64 / full.width().max(1) as f64;
+    let ry = level.height() as f64 / full.height().max(1) as f64;
+    let lx0 = (src.x as f64 * rx).floor() as u32;
+    let ly0 = (src.y as f64 * ry).floor() as u32;
+    let lx1 = ((src.right() as f64 * rx).ceil() as u32).clamp(lx0 + 1, level.width().max(1));
+    let ly1 = ((src.bottom() as f64 * ry).ceil() as u32).clamp(ly0 + 1, level.height().max(1));
+    let (lw, lh) = (
+        lx1.saturating_sub(lx0).max(1),
+        ly1.saturating_sub(ly0).max(1),
+    );
+    let crop = imageops::crop_imm(level, lx0, ly0, lw, lh).to_image();
     // Enlarged pixels stay square so the reviewer sees what is there;
     // reductions are filtered so fine detail is not lost to aliasing.
-    let filter = if dw >= src.w {
+    let filter = if dw >= lw {
         FilterType::Nearest
     } else {
         FilterType::Triangle
     };
-    let shown = if (dw, dh) == (src.w, src.h) {
+    let shown = if (dw, dh) == (lw, lh) {
         crop
     } else {
         imageops::resize(&crop, dw, dh, filter)
@@ -287,7 +340,7 @@ mod tests {
 
     #[test]
     fn the_whole_image_is_fitted_and_centred_on_the_backdrop() {
-        let img = RgbImage::from_pixel(100, 50, Rgb([200, 200, 200]));
+        let img = Pyramid::new(RgbImage::from_pixel(100, 50, Rgb([200, 200, 200])));
         let pic = compose_frame(&img, &request(vec![], None));
         assert_eq!(pic.dimensions(), (40, 40));
         assert_eq!(*pic.get_pixel(0, 0), BACKDROP);
@@ -296,7 +349,7 @@ mod tests {
 
     #[test]
     fn masks_are_drawn_into_the_pixels_in_their_kind_colour() {
-        let img = RgbImage::from_pixel(100, 50, Rgb([200, 200, 200]));
+        let img = Pyramid::new(RgbImage::from_pixel(100, 50, Rgb([200, 200, 200])));
         let m = MaskOutline {
             id: 1,
             kind: MaskKind::Face,
@@ -308,6 +361,16 @@ mod tests {
         assert_eq!(*pic.get_pixel(11, 25), Rgb([200, 200, 200]));
         let sel = compose_frame(&img, &request(vec![m], Some(1)));
         assert_eq!(*sel.get_pixel(12, 25), Rgb(kind_rgb(MaskKind::Face)));
+    }
+
+    #[test]
+    fn a_large_photo_is_scaled_from_the_nearest_halved_copy() {
+        let p = Pyramid::new(RgbImage::new(4000, 3000));
+        let widths: Vec<u32> = p.levels.iter().map(|l| l.width()).collect();
+        assert_eq!(widths, vec![4000, 2000, 1000]);
+        assert_eq!(p.level_for(0.1).width(), 1000);
+        assert_eq!(p.level_for(0.3).width(), 2000);
+        assert_eq!(p.level_for(2.0).width(), 4000);
     }
 
     #[test]

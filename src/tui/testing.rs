@@ -2,7 +2,7 @@
 //! tests (no terminal, no workspace, no threads, fixed clock).
 
 use super::app::{App, Clock, Picture, PreviewShown};
-use super::image::{Graphics, compose_fitted, compose_frame, encode};
+use super::image::{Graphics, Pyramid, compose_fitted, compose_frame, encode};
 use super::theme::Theme;
 use super::update::{Msg, update};
 use crate::item::{
@@ -143,7 +143,7 @@ pub fn show_frame(app: &mut App) -> Vec<super::update::Effect> {
         return Vec::new();
     };
     let (w, h) = item.oriented_size();
-    let picture = compose_frame(&photo(w, h), &req);
+    let picture = compose_frame(&Pyramid::new(photo(w, h)), &req);
     let Ok(protocol) = encode(picture, req.cells, req.graphics, 1) else {
         return Vec::new();
     };

@@ -355,6 +355,8 @@ fn undo_does_not_bring_back_a_verification_for_a_mask_that_moved() {
             big: false,
         },
     );
+    // Looked at from afar now, so nothing on screen re-verifies it.
+    update(&mut app, A::ZoomFit);
     update(&mut app, A::Undo);
     assert_eq!(mask_rect(&app, 1), Rect::new(120, 100, 120, 150));
     assert!(verified(&app, 1).is_none(), "must be looked at again");
@@ -472,6 +474,18 @@ fn a_frame_below_the_minimum_zoom_or_of_an_older_view_proves_nothing() {
         update(&mut app, Msg::FrameReady(Box::new(p)));
     }
     assert!(verified(&app, 1).is_none());
+}
+
+#[test]
+fn a_frame_hidden_under_an_overlay_counts_only_once_the_overlay_closes() {
+    let mut app = app();
+    update(&mut app, A::ZoomToMask);
+    update(&mut app, A::Help);
+    show_frame(&mut app);
+    assert!(verified(&app, 1).is_none(), "help covers the picture");
+    let fx = update(&mut app, A::Close);
+    assert!(verified(&app, 1).is_some());
+    assert!(saved(&fx).is_some());
 }
 
 #[test]

@@ -181,9 +181,7 @@ pub fn update(app: &mut App, msg: impl Into<Msg>) -> Vec<Effect> {
             if current {
                 app.images
                     .insert(frame.request.item_id.clone(), ImageStatus::Ready);
-                let viewport = frame.request.viewport;
                 app.frame = Some(*frame);
-                record_view(app, &viewport, &mut fx);
             } else if app.item().is_some_and(|i| i.id == frame.request.item_id) {
                 // A picture of an older view of this item: better than nothing.
                 app.frame = Some(*frame);
@@ -215,6 +213,7 @@ pub fn update(app: &mut App, msg: impl Into<Msg>) -> Vec<Effect> {
             item,
         } => {
             replace_item(app, item);
+            app.status = None;
             app.overlay = Overlay::Message(approval_message(&item_id, outcome));
         }
         Msg::Rejected {
@@ -223,6 +222,7 @@ pub fn update(app: &mut App, msg: impl Into<Msg>) -> Vec<Effect> {
             item,
         } => {
             replace_item(app, item);
+            app.status = None;
             app.overlay = Overlay::Message(match outcome {
                 Ok(seq) => Message {
                     title: "Rejected".into(),
@@ -239,6 +239,7 @@ pub fn update(app: &mut App, msg: impl Into<Msg>) -> Vec<Effect> {
             });
         }
     }
+    record_if_seen(app, &mut fx);
     fx
 }
 
@@ -766,6 +767,20 @@ fn edge_name(e: Edge) -> &'static str {
     }
 }
 
+/// Record the evidence of the picture on screen: only when it shows the
+/// current view and nothing covers it.
+fn record_if_seen(app: &mut App, fx: &mut Vec<Effect>) {
+    if app.overlay != Overlay::None {
+        return;
+    }
+    let Some(request) = app.frame_request() else {
+        return;
+    };
+    if app.frame.as_ref().is_some_and(|f| f.request == request) {
+        record_view(app, &request.viewport, fx);
+    }
+}
+
 /// Record what a frame now on screen proves: masks wholly in view at the
 /// minimum zoom or more, and parts of edge strips (and of masks too large
 /// to be whole on screen at that zoom).
@@ -805,10 +820,7 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
                 .coverage
                 .entry((item.id.clone(), Target::Mask(m.id)))
                 .or_default();
-            seen.push(Seen {
-                rect: part,
-                zoom_pct: v.zoom_pct,
-            });
+            add_seen(seen, part, v.zoom_pct);
             if covered(&m.rect, &seen.iter().map(|s| s.rect).collect::<Vec<_>>()) {
                 let lowest = seen.iter().map(|s| s.zoom_pct).min().unwrap_or(v.zoom_pct);
                 m.zoom_check = Some(check(lowest));
@@ -828,10 +840,7 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
             .coverage
             .entry((item.id.clone(), Target::Edge(edge)))
             .or_default();
-        seen.push(Seen {
-            rect: part,
-            zoom_pct: v.zoom_pct,
-        });
+        add_seen(seen, part, v.zoom_pct);
         if covered(&strip, &seen.iter().map(|s| s.rect).collect::<Vec<_>>()) {
             let lowest = seen.iter().map(|s| s.zoom_pct).min().unwrap_or(v.zoom_pct);
             item.gates.edges_seen.insert(edge, check(lowest));
@@ -840,6 +849,16 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
     }
     if changed {
         save(app, fx);
+    }
+}
+
+/// Remember a part seen, unless an earlier view already covered it.
+fn add_seen(seen: &mut Vec<Seen>, rect: Rect, zoom_pct: u32) {
+    if !seen
+        .iter()
+        .any(|s| s.rect.contains(&rect) && s.zoom_pct <= zoom_pct)
+    {
+        seen.push(Seen { rect, zoom_pct });
     }
 }
 

@@ -6,7 +6,7 @@
 //! view, a preview comes next, and prefetching the neighbours comes last.
 
 use super::app::{Picture, PreviewShown};
-use super::image::{FrameRequest, Graphics, compose_fitted, compose_frame, encode};
+use super::image::{FrameRequest, Graphics, Pyramid, compose_fitted, compose_frame, encode};
 use super::services::Services;
 use super::update::Msg;
 use crate::image_io::decode_with;
@@ -60,7 +60,7 @@ pub enum Job {
 
 struct Loaded {
     bytes: Arc<Vec<u8>>,
-    upright: Arc<RgbImage>,
+    upright: Pyramid,
 }
 
 /// A handle on the worker thread.
@@ -257,7 +257,7 @@ fn read_original(source: &Source, policy: &Policy) -> Result<Loaded, String> {
     let upright = flatten(decoded.image, policy.background_rgb());
     Ok(Loaded {
         bytes: Arc::new(bytes),
-        upright: Arc::new(upright),
+        upright: Pyramid::new(upright),
     })
 }
 

@@ -1,0 +1,250 @@
+//! The real `veil review` binary driven in tmux, the way an operator uses
+//! it: open the demo workspace, verify every mask with `z` and `Tab`, look
+//! at the mobile preview, tick the attested gates, approve, quit; then
+//! `veil verify` passes and the output exists. Skipped (with a note on
+//! stderr) when tmux is not installed.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const VEIL: &str = env!("CARGO_BIN_EXE_veil");
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A private tmux server, killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let out = self.cmd(&["send-keys", "-t", "e2e", k]);
+            assert!(out.status.success(), "send-keys {k}: {out:?}");
+            std::thread::sleep(Duration::from_millis(120));
+        }
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    /// Wait until the screen shows `text`.
+    fn wait_for(&self, text: &str, secs: u64) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "'{text}' never appeared; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+struct Env {
+    _dir: tempfile::TempDir,
+    ws: PathBuf,
+    home: PathBuf,
+}
+
+impl Env {
+    fn veil(&self, args: &[&str]) -> Output {
+        Command::new(VEIL)
+            .arg("--workspace")
+            .arg(&self.ws)
+            .args(args)
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env_remove("VEIL_REVIEWER_KEY")
+            .env_remove("VEIL_REVIEWER_NAME")
+            .env_remove("VEIL_WORKSPACE")
+            .output()
+            .expect("run veil")
+    }
+
+    fn item(&self, id: &str) -> Value {
+        let path = self.ws.join("items").join(format!("{id}.json"));
+        // The item file is replaced atomically: a read sees one version or the other.
+        std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Wait until `pred` holds for the item file.
+    fn wait_item(&self, id: &str, secs: u64, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            let v = self.item(id);
+            if pred(&v) {
+                return v;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "{what} never happened; item:\n{v:#}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A pending demo item with masks that is not high-stakes (a second
+/// reviewer would be needed to release it).
+fn pick_item(ws: &Path) -> String {
+    let mut best: Option<(usize, String)> = None;
+    for entry in std::fs::read_dir(ws.join("items")).expect("items folder") {
+        let Ok(entry) = entry else { continue };
+        let Ok(bytes) = std::fs::read(entry.path()) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        let masks = v["masks"].as_array().map_or(0, |m| m.len());
+        let tattoo = v["masks"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["kind"] == "tattoo"));
+        if v["state"] == "pending" && v["high_stakes"] != true && !tattoo && masks > 0 {
+            let id = v["id"].as_str().unwrap_or_default().to_string();
+            if best.as_ref().is_none_or(|(n, _)| masks > *n) {
+                best = Some((masks, id));
+            }
+        }
+    }
+    best.map(|(_, id)| id)
+        .expect("a pending demo item with masks")
+}
+
+#[test]
+fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
+    if !tmux_available() {
+        eprintln!("tui_e2e: tmux is not installed; skipping the end-to-end review test");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = Env {
+        ws: dir.path().join("ws"),
+        home: dir.path().join("home"),
+        _dir: dir,
+    };
+    std::fs::create_dir_all(&env.home).expect("home");
+    ok(&env.veil(&["demo", "--no-review"]), "veil demo --no-review");
+    ok(
+        &env.veil(&["reviewer", "init", "--name", "E2E Reviewer"]),
+        "veil reviewer init",
+    );
+    let id = pick_item(&env.ws);
+    let masks = env.item(&id)["masks"].as_array().map_or(0, |m| m.len());
+
+    let tmux = Tmux {
+        socket: format!("veil-e2e-{}", std::process::id()),
+    };
+    let command = format!(
+        "env HOME='{home}' XDG_CONFIG_HOME='{home}/.config' TERM=xterm-256color '{VEIL}' \
+         --workspace '{ws}' review --graphics halfblocks {id}; echo VEIL-EXIT=$?; sleep 60",
+        home = env.home.display(),
+        ws = env.ws.display(),
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &command,
+    ]);
+    ok(&out, "tmux new-session");
+    tmux.wait_for(&format!("{} ·", &id[..8]), 20);
+    tmux.wait_for("IMAGE", 20);
+
+    // Verify every mask: z shows it at the minimum zoom; a mask larger than
+    // the view at that zoom takes one z per part.
+    for i in 0..masks {
+        let start = Instant::now();
+        loop {
+            tmux.keys(&["z"]);
+            std::thread::sleep(Duration::from_millis(400));
+            let v = env.item(&id);
+            if !v["masks"][i]["zoom_check"].is_null() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "mask {i} never verified; screen:\n{}",
+                tmux.screen()
+            );
+        }
+        tmux.keys(&["Tab"]);
+    }
+    let screen = tmux.wait_for("all masks seen at minimum zoom", 10);
+    assert!(screen.contains("zoom 2.0x"), "{screen}");
+
+    // The mobile preview renders the real output: preview and metadata gates.
+    tmux.keys(&["m"]);
+    env.wait_item(&id, 120, "the preview being recorded", |v| {
+        !v["gates"]["preview_seen"].is_null() && !v["gates"]["output_check"].is_null()
+    });
+    tmux.wait_for("passed the allowlist", 20);
+    tmux.keys(&["Escape"]);
+
+    // Attest the three reviewer gates.
+    tmux.keys(&["1", "2", "3"]);
+    env.wait_item(&id, 10, "the attestations", |v| {
+        v["gates"]["attested"].as_object().map_or(0, |a| a.len()) == 3
+    });
+    tmux.wait_for("ready to approve", 10);
+
+    // Approve: signed ledger entry, output released.
+    tmux.keys(&["A"]);
+    let screen = tmux.wait_for("Released", 120);
+    assert!(screen.contains("out/"), "{screen}");
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("VEIL-EXIT=0", 20);
+
+    let item = env.item(&id);
+    assert_eq!(item["state"], "approved");
+    let name = item["output"]["name"].as_str().expect("an output name");
+    assert!(
+        env.ws.join("out").join(name).is_file(),
+        "out/{name} missing"
+    );
+    ok(&env.veil(&["verify"]), "veil verify");
+}
