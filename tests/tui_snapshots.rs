@@ -109,3 +109,33 @@ fn the_rejection_prompt() {
     }
     snapshot("tui_reject_prompt", &app);
 }
+
+#[test]
+fn every_screen_draws_at_any_terminal_size_without_panicking() {
+    let sizes = [(1, 1), (10, 4), (40, 12), (80, 24), (100, 30), (200, 60)];
+    for (w, h) in sizes {
+        let mut app = app();
+        update(&mut app, Msg::Resized(w, h));
+        show_frame(&mut app);
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+        for step in [
+            A::Help,
+            A::Close,
+            A::MobilePreview,
+            A::Close,
+            A::Approve,
+            A::Close,
+            A::Reject,
+        ] {
+            update(&mut app, step);
+            if step == A::MobilePreview {
+                let msg = preview_ready(&app);
+                update(&mut app, msg);
+            }
+            terminal.draw(|f| view(f, &app)).expect("draw");
+        }
+        let mut empty = app_with(vec![]);
+        update(&mut empty, Msg::Resized(w, h));
+        terminal.draw(|f| view(f, &empty)).expect("draw");
+    }
+}

@@ -317,7 +317,8 @@ impl App {
 
     /// What the image pane shows now.
     pub fn viewport(&self) -> Option<Viewport> {
-        if !self.has_image() {
+        let (cols, rows) = self.image_cells();
+        if !self.has_image() || cols == 0 || rows == 0 {
             return None;
         }
         let item = self.item()?;

@@ -148,8 +148,8 @@ pub fn compose_frame(image: &Pyramid, req: &FrameRequest) -> RgbImage {
     let level = image.level_for(dw as f64 / src.w.max(1) as f64);
     let rx = level.width() as f64 / full.width().max(1) as f64;
     let ry = level.height() as f64 / full.height().max(1) as f64;
-    let lx0 = (src.x as f64 * rx).floor() as u32;
-    let ly0 = (src.y as f64 * ry).floor() as u32;
+    let lx0 = ((src.x as f64 * rx).floor() as u32).min(level.width().saturating_sub(1));
+    let ly0 = ((src.y as f64 * ry).floor() as u32).min(level.height().saturating_sub(1));
     let lx1 = ((src.right() as f64 * rx).ceil() as u32).clamp(lx0 + 1, level.width().max(1));
     let ly1 = ((src.bottom() as f64 * ry).ceil() as u32).clamp(ly0 + 1, level.height().max(1));
     let (lw, lh) = (
@@ -169,8 +169,8 @@ pub fn compose_frame(image: &Pyramid, req: &FrameRequest) -> RgbImage {
     } else {
         imageops::resize(&crop, dw, dh, filter)
     };
-    let ox = (pw - dw) / 2;
-    let oy = (ph - dh) / 2;
+    let ox = pw.saturating_sub(dw) / 2;
+    let oy = ph.saturating_sub(dh) / 2;
     imageops::replace(&mut canvas, &shown, i64::from(ox), i64::from(oy));
     let clip = Rect::new(ox, oy, dw, dh);
     let sx = dw as f64 / src.w as f64;
@@ -268,8 +268,8 @@ pub fn compose_fitted(picture: &RgbImage, cells: (u16, u16), g: Graphics) -> Rgb
     imageops::replace(
         &mut canvas,
         &shown,
-        i64::from((pw.max(1) - dw) / 2),
-        i64::from((ph.max(1) - dh) / 2),
+        i64::from(pw.saturating_sub(dw) / 2),
+        i64::from(ph.saturating_sub(dh) / 2),
     );
     canvas
 }
