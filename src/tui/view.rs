@@ -210,7 +210,7 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
         } else {
             "No item matches the filter.\n\nPress / to show another state."
         };
-        placeholder(f, app, area, text, t.muted);
+        placeholder(f, area, text, t.muted);
         return;
     };
     if item.state == ItemState::Failed {
@@ -221,7 +221,7 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
         let text = format!(
             "This item failed at ingest and cannot be reviewed:\n\n{reason}\n\nR records a rejection with a reason; n moves on."
         );
-        placeholder(f, app, area, &text, t.bad);
+        placeholder(f, area, &text, t.bad);
         return;
     }
     if let Some(pic) = &app.frame
@@ -234,17 +234,17 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
     match app.images.get(&item.id) {
         Some(ImageStatus::Failed(e)) => {
             let text = format!("The original cannot be shown:\n\n{}", printable(e, 400));
-            placeholder(f, app, area, &text, t.bad);
+            placeholder(f, area, &text, t.bad);
         }
         _ => {
             let (w, h) = item.oriented_size();
             let text = format!("loading {} ({w}×{h})…", short_id(&item.id));
-            placeholder(f, app, area, &text, t.muted);
+            placeholder(f, area, &text, t.muted);
         }
     }
 }
 
-fn placeholder(f: &mut Frame, _app: &App, area: Rect, text: &str, style: Style) {
+fn placeholder(f: &mut Frame, area: Rect, text: &str, style: Style) {
     let lines = text.lines().count() as u16;
     let top = area.height.saturating_sub(lines) / 2;
     let inner = Rect {
@@ -633,14 +633,14 @@ fn preview(f: &mut Frame, app: &App, area: Rect) {
     };
     match &app.preview {
         None | Some(PreviewState::Rendering { .. }) => {
-            placeholder(f, app, pic, "rendering the real output…", t.muted);
+            placeholder(f, pic, "rendering the real output…", t.muted);
         }
         Some(PreviewState::Failed { error, .. }) => {
             let text = format!(
                 "The output could not be rendered:\n\n{}",
                 printable(error, 400)
             );
-            placeholder(f, app, pic, &text, t.bad);
+            placeholder(f, pic, &text, t.bad);
         }
         Some(PreviewState::Ready(shown)) => {
             if shown.protocol.size().width <= pic.width
