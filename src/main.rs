@@ -2,6 +2,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = veil::cli::Cli::parse();
     match veil::commands::run(cli) {
         Ok(code) => code.into(),
@@ -9,5 +10,16 @@ fn main() -> ExitCode {
             eprintln!("veil: {}", veil::text::printable(&format!("{e:#}"), 4000));
             veil::commands::Exit::Error.into()
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `veil list | head` would panic on a closed pipe;
+/// like other command-line tools, end quietly instead.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; setting
+    // a signal's disposition to the default has no other preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
