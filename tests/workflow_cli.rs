@@ -1,0 +1,147 @@
+//! A whole day in the CLI: ingest, approve, release, verify; and the ledger
+//! checked by an independent reader (OpenSSH + Python, as the README says).
+
+mod common;
+
+use common::*;
+use predicates::str::contains;
+use std::process::Command as Std;
+
+/// A workspace whose policy leaves out the screen-measured gates (as an
+/// automated pipeline would), with one reviewer and ingested samples.
+fn approved_workspace(samples: &[&str]) -> Scratch {
+    let s = Scratch::new(samples);
+    s.veil().arg("init").assert().success();
+    let policy = std::fs::read_to_string(s.ws().join("veil.toml"))
+        .unwrap()
+        .replace(
+            r#"required = ["zoom", "preview", "metadata", "reflections", "edges", "identifiers"]"#,
+            r#"required = ["metadata", "reflections", "edges", "identifiers"]"#,
+        );
+    std::fs::write(s.ws().join("veil.toml"), policy).unwrap();
+    s.veil()
+        .args(["reviewer", "init", "--name", "Dr A. Reviewer"])
+        .assert()
+        .success();
+    s.veil().arg("ingest").arg(s.originals()).assert().success();
+    for name in samples {
+        let id = s.item(name)["id"].as_str().unwrap().to_string();
+        s.veil()
+            .args(["approve", &id, "--attest", "reflections,edges,identifiers"])
+            .assert()
+            .success();
+    }
+    s
+}
+
+fn python_and_ssh_keygen() -> bool {
+    let ok = |c: &str, a: &str| Std::new(c).arg(a).output().is_ok();
+    let present = ok("python3", "--version") && ok("ssh-keygen", "-?");
+    if !present {
+        eprintln!("SKIP: python3 or ssh-keygen (openssh-client) not installed");
+    }
+    present
+}
+
+#[test]
+fn released_outputs_carry_no_metadata_and_no_original_name() {
+    let s = approved_workspace(&["portrait_gps.jpg", "no_face.png"]);
+    s.veil().arg("verify").assert().code(0);
+    let out: Vec<_> = std::fs::read_dir(s.ws().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let images: Vec<_> = out.iter().filter(|n| n.ends_with(".jpg")).collect();
+    assert_eq!(images.len(), 2, "{out:?}");
+    for name in &out {
+        assert!(name.starts_with("Case_"), "{name}");
+        assert!(
+            !name.contains("portrait") && !name.contains("no_face"),
+            "{name}"
+        );
+    }
+    let id = s.item("portrait_gps.jpg")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cert = s.veil().args(["certificate", &id]).output().unwrap();
+    let cert = String::from_utf8_lossy(&cert.stdout);
+    assert!(cert.contains("face"), "{cert}");
+    for phi in ["portrait_gps", "originals", "Jane Doe", "John Smith"] {
+        assert!(!cert.contains(phi), "certificate mentions {phi}:\n{cert}");
+    }
+    if let Some(exiftool) = exiftool() {
+        for img in images {
+            let o = Std::new(exiftool)
+                .args(["-a", "-G1", "-s"])
+                .arg(s.ws().join("out").join(img))
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&o.stdout);
+            for line in text.lines() {
+                let group = line.trim_start_matches('[').split(']').next().unwrap_or("");
+                assert!(
+                    matches!(group, "ExifTool" | "System" | "File" | "JFIF" | "Composite"),
+                    "{img}: {line}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_third_party_verifies_the_ledger_with_openssh_and_python_alone() {
+    if !python_and_ssh_keygen() {
+        return;
+    }
+    let s = approved_workspace(&["portrait_gps.jpg", "scan.tiff"]);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/check_ledger.py");
+    let run = |ledger: &std::path::Path| {
+        Std::new("python3")
+            .arg(&script)
+            .arg(ledger)
+            .arg(s.ws().join("allowed_signers"))
+            .output()
+            .unwrap()
+    };
+    let ledger = s.ws().join("ledger.jsonl");
+    let o = run(&ledger);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Each released output's hash, as the oracle lists it, is the file's hash.
+    let released: Vec<_> = text.lines().filter(|l| l.contains(" releases ")).collect();
+    assert_eq!(released.len(), 2, "{text}");
+    for line in released {
+        let mut words = line
+            .split_whitespace()
+            .skip_while(|w| *w != "releases")
+            .skip(1);
+        let name = words.next().unwrap();
+        let hash = words.nth(1).unwrap().trim_end_matches(':');
+        let bytes = std::fs::read(s.ws().join("out").join(name)).unwrap();
+        assert_eq!(
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            hash
+        );
+    }
+    // Flip one digit of an output hash: both Veil and the oracle object.
+    let bytes = std::fs::read(&ledger).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let at = text.find("\"output_sha256\":\"").unwrap() + 17;
+    let mut tampered = text.into_bytes();
+    tampered[at] = if tampered[at] == b'0' { b'1' } else { b'0' };
+    let copy = s.dir.path().join("tampered.jsonl");
+    std::fs::write(&copy, &tampered).unwrap();
+    assert!(!run(&copy).status.success());
+    std::fs::write(&ledger, &tampered).unwrap();
+    s.veil()
+        .arg("verify")
+        .assert()
+        .code(5)
+        .stdout(contains("line"));
+}
