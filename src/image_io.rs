@@ -378,6 +378,9 @@ mod tests {
         let mut crc_input = b"IHDR".to_vec();
         crc_input.extend_from_slice(&ihdr);
         png.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+        png.extend_from_slice(&[0, 0, 0, 0]);
+        png.extend_from_slice(b"IEND");
+        png.extend_from_slice(&crc32(b"IEND").to_be_bytes());
         let err = decode_upright(&png, &Limits::default()).unwrap_err();
         assert!(matches!(err, DecodeError::TooLarge { .. }), "{err:?}");
     }
