@@ -10,6 +10,13 @@
 //! running the same approval again: an output already in `out/` with the
 //! same SHA-256 is reused, and an entry already in the ledger is not
 //! written twice.
+//!
+//! Every decision also holds the item's lock ([`Workspace::lock_item`]), so
+//! an item open in a review session is not decided behind its back: the CLI
+//! entry points take the lock and refuse while another session holds it;
+//! the review station, which already holds the lock of the item on screen,
+//! passes it in ([`approve_held`], [`reject_held`]). The item lock is
+//! always taken before the ledger lock.
 
 use crate::gates::{self, Gate, GateContext, GateMethod, GateReport};
 use crate::item::{Attestation, Item, ItemState, OutputCheck, OutputRecord};
@@ -19,7 +26,7 @@ use crate::ledger::{
 };
 use crate::policy::{Naming, RedactionMode};
 use crate::redact::{self, RedactError, Rendered};
-use crate::workspace::{Workspace, WorkspaceError, write_atomic_mode};
+use crate::workspace::{ItemLock, Workspace, WorkspaceError, write_atomic_mode};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
@@ -171,8 +178,32 @@ pub fn approve_with(
 ) -> Result<ApproveOutcome, ReleaseError> {
     check_attestable(attest)?;
     let id = ws.resolve_id(item_id)?;
+    let lock = ws.lock_item(&id)?;
+    approve_locked(ws, reviewer, &lock, attest, flag_high_stakes)
+}
+
+/// [`approve`] of the item whose lock the caller already holds (the review
+/// station's item on screen).
+pub fn approve_held(
+    ws: &Workspace,
+    reviewer: &Reviewer,
+    lock: &ItemLock,
+    attest: &[Gate],
+) -> Result<ApproveOutcome, ReleaseError> {
+    check_attestable(attest)?;
+    approve_locked(ws, reviewer, lock, attest, false)
+}
+
+fn approve_locked(
+    ws: &Workspace,
+    reviewer: &Reviewer,
+    lock: &ItemLock,
+    attest: &[Gate],
+    flag_high_stakes: bool,
+) -> Result<ApproveOutcome, ReleaseError> {
+    let id = lock.id();
     let mut s = Session::open(ws, reviewer, true)?;
-    let mut item = ws.load_item(&id)?;
+    let mut item = ws.load_item(id)?;
     if flag_high_stakes {
         item.high_stakes = true;
     }
@@ -276,7 +307,30 @@ fn run_many(
     let mut s = Session::open(ws, reviewer, !dry_run)?;
     let mut recs: Vec<Record> = Vec::new();
     let mut slots: Vec<usize> = Vec::new();
-    for mut item in items {
+    // Held until the batch is written, so no review session edits an item
+    // between its plan and its entry.
+    let mut locks: Vec<ItemLock> = Vec::new();
+    for item in items {
+        let mut item = if dry_run {
+            item
+        } else {
+            // Skip, with who has it, an item open in a review session; and
+            // plan from the file as it is now that nobody else can change it.
+            match ws
+                .lock_item(&item.id)
+                .and_then(|l| Ok((ws.load_item(&item.id)?, l)))
+            {
+                Ok((fresh, lock)) => {
+                    locks.push(lock);
+                    fresh
+                }
+                Err(e) => {
+                    let reason = e.to_string();
+                    rows.push((item.id, Some(BatchResult::Skipped { reason })));
+                    continue;
+                }
+            }
+        };
         if flag_high_stakes {
             item.high_stakes = true;
         }
@@ -346,6 +400,7 @@ fn run_many(
             rows[slot].1 = Some(batch_result(&outcome, true));
         }
     }
+    drop(locks);
     Ok(BatchReport {
         batch_id,
         dry_run,
@@ -387,6 +442,21 @@ pub fn reject(
     reason: &str,
 ) -> Result<u64, ReleaseError> {
     let id = ws.resolve_id(item_id)?;
+    if reason.trim().is_empty() {
+        return Err(ReleaseError::EmptyReason { id });
+    }
+    let lock = ws.lock_item(&id)?;
+    reject_held(ws, reviewer, &lock, reason)
+}
+
+/// [`reject`] of the item whose lock the caller already holds.
+pub fn reject_held(
+    ws: &Workspace,
+    reviewer: &Reviewer,
+    lock: &ItemLock,
+    reason: &str,
+) -> Result<u64, ReleaseError> {
+    let id = lock.id().to_string();
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(ReleaseError::EmptyReason { id });
@@ -973,8 +1043,26 @@ impl<'a> Session<'a> {
         let report = match self.ledger_mut()?.append(reviewer, drafts) {
             Ok(r) => r,
             Err(e) => {
-                // Not recorded, so not released.
-                remove_all(&written);
+                // Not recorded, so not released. But a write that failed
+                // part-way (disk full) can leave whole entries behind: their
+                // outputs stay, and running the approval again finishes them.
+                let landed: BTreeSet<String> = self
+                    .ledger_mut()
+                    .and_then(|l| Ok(l.bytes()?))
+                    .map(|b| ledger::entries(&b))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|l| l.entry.releases())
+                    .filter_map(|l| l.entry.output_name)
+                    .collect();
+                let unrecorded: Vec<PathBuf> = written
+                    .into_iter()
+                    .filter(|p| {
+                        p.file_name()
+                            .is_none_or(|n| !landed.contains(n.to_string_lossy().as_ref()))
+                    })
+                    .collect();
+                remove_all(&unrecorded);
                 return Err(e.into());
             }
         };

@@ -29,6 +29,10 @@ pub enum WorkspaceError {
     NoSuchItem(String),
     #[error("'{prefix}' matches several items: {candidates}")]
     Ambiguous { prefix: String, candidates: String },
+    #[error(
+        "item {id} is being edited by {holder}; close it in that review session (or wait for it to move on), then try again"
+    )]
+    Busy { id: String, holder: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WorkspaceError + '_ {
@@ -123,6 +127,51 @@ impl Workspace {
         self.items_dir().join(format!("{id}.json"))
     }
 
+    /// Path of an item's advisory lock file.
+    pub fn item_lock_path(&self, id: &str) -> PathBuf {
+        self.items_dir().join(format!("{id}.lock"))
+    }
+
+    /// Take the advisory lock on item `id` without waiting: refused with
+    /// [`WorkspaceError::Busy`] (naming who holds it) while another session
+    /// has the item open. Released when the [`ItemLock`] is dropped, and by
+    /// the OS when the holding process dies. Not re-entrant: a second call
+    /// for the same item in one process is refused too, so code that
+    /// already holds the lock passes it on (see `release::approve_held`).
+    pub fn lock_item(&self, id: &str) -> Result<ItemLock, WorkspaceError> {
+        if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\', '\0']) {
+            return Err(WorkspaceError::NoSuchItem(id.to_string()));
+        }
+        let path = self.item_lock_path(id);
+        let file = open_lock_file(&path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                // The holder writes its name just after locking; a reader
+                // that comes in between sees an empty file.
+                let holder = fs::read_to_string(&path)
+                    .ok()
+                    .map(|t| crate::text::printable(t.trim(), 200))
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| "another review session".to_string());
+                return Err(WorkspaceError::Busy {
+                    id: id.to_string(),
+                    holder,
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+        }
+        // Best effort: the lock is what counts, the text only names the holder.
+        let mut f = &file;
+        let _ = f
+            .set_len(0)
+            .and_then(|()| f.write_all(lock_holder().as_bytes()));
+        Ok(ItemLock {
+            file,
+            id: id.to_string(),
+        })
+    }
+
     /// Read one item by its full id.
     pub fn load_item(&self, id: &str) -> Result<Item, WorkspaceError> {
         let path = self.item_path(id);
@@ -210,6 +259,81 @@ impl Workspace {
             }),
         }
     }
+}
+
+/// An item held open for editing or a decision; see [`Workspace::lock_item`].
+#[derive(Debug)]
+pub struct ItemLock {
+    // Never read: holding the open file is what holds the lock.
+    #[allow(dead_code)]
+    file: fs::File,
+    id: String,
+}
+
+impl ItemLock {
+    /// The full id of the locked item.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Open (creating) a lock file, never through a symlink. Read-write when
+/// allowed, so the holder can be named; read-only is enough to lock.
+fn open_lock_file(path: &Path) -> Result<fs::File, WorkspaceError> {
+    let open = |write: bool| {
+        let mut opts = fs::OpenOptions::new();
+        opts.read(true);
+        if write {
+            opts.write(true).create(true);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // 0660 before the umask: reviewers sharing a group can all lock.
+            opts.mode(0o660).custom_flags(libc::O_NOFOLLOW);
+        }
+        opts.open(path)
+    };
+    let file = match open(true) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => open(false),
+        other => other,
+    }
+    .map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            io_err(path)(io::Error::other(
+                "is a symbolic link; Veil never opens one (remove it)",
+            ))
+        } else {
+            io_err(path)(e)
+        }
+    })?;
+    let meta = file.metadata().map_err(io_err(path))?;
+    if !meta.is_file() {
+        return Err(io_err(path)(io::Error::other(
+            "is not a regular file (remove it)",
+        )));
+    }
+    Ok(file)
+}
+
+/// "user (pid N on host)": who holds a lock, for the refusal message.
+fn lock_holder() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            format!("uid {}", unsafe { libc::getuid() })
+        });
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length; gethostname writes
+    // at most that many bytes.
+    let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "this host".to_string()
+    };
+    format!("{user} (pid {} on {host})\n", std::process::id())
 }
 
 /// Create a folder (and parents) with mode 0700 when new.

@@ -162,6 +162,14 @@ pub struct Place {
     pub centre: (f64, f64),
 }
 
+/// The item on screen is open in another session: look, do not touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOnly {
+    pub item_id: String,
+    /// e.g. "being edited by alice (pid 12 on ward7) — read-only".
+    pub reason: String,
+}
+
 /// The whole review station.
 #[derive(Clone)]
 pub struct App {
@@ -195,6 +203,8 @@ pub struct App {
     pub coverage: HashMap<(String, Target), Vec<Seen>>,
     pub places: HashMap<String, Place>,
     pub edit_run: Option<EditRun>,
+    /// Set when another session holds the lock of the item on screen.
+    pub read_only: Option<ReadOnly>,
     pub quit: bool,
 }
 
@@ -226,6 +236,7 @@ impl App {
             coverage: HashMap::new(),
             places: HashMap::new(),
             edit_run: None,
+            read_only: None,
             quit: false,
         };
         let start = app
@@ -364,20 +375,31 @@ impl App {
             .map(|it| gates::evaluate(it, &self.policy, &GateContext::default()))
     }
 
-    /// Masks can change only before any decision.
-    pub fn editable(&self) -> bool {
-        self.item()
-            .is_some_and(|i| matches!(i.state, ItemState::Pending | ItemState::Ready))
+    /// Why the item on screen is read-only here (another session has it).
+    pub fn locked_out(&self) -> Option<&str> {
+        let r = self.read_only.as_ref()?;
+        (self.item()?.id == r.item_id).then_some(r.reason.as_str())
     }
 
-    /// Evidence can be recorded while a decision is still open.
+    /// Masks can change only before any decision, and only in the session
+    /// holding the item.
+    pub fn editable(&self) -> bool {
+        self.locked_out().is_none()
+            && self
+                .item()
+                .is_some_and(|i| matches!(i.state, ItemState::Pending | ItemState::Ready))
+    }
+
+    /// Evidence can be recorded while a decision is still open (by the
+    /// session holding the item).
     pub fn recording(&self) -> bool {
-        self.item().is_some_and(|i| {
-            matches!(
-                i.state,
-                ItemState::Pending | ItemState::Ready | ItemState::AwaitingSecond
-            )
-        })
+        self.locked_out().is_none()
+            && self.item().is_some_and(|i| {
+                matches!(
+                    i.state,
+                    ItemState::Pending | ItemState::Ready | ItemState::AwaitingSecond
+                )
+            })
     }
 
     /// The cells the mobile preview is drawn in.

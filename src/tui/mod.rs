@@ -152,10 +152,31 @@ fn event_loop(
 ) -> anyhow::Result<()> {
     let mut sent_frame = None;
     let mut prefetched_for: Option<String> = None;
+    let mut opened_for: Option<String> = None;
     let mut dirty = true;
     let mut last_overlay = app.overlay.clone();
     let mut pending: Vec<Effect> = Vec::new();
     loop {
+        let current_id = app.item().map(|i| i.id.clone());
+        if current_id != opened_for {
+            // Hold the item on screen (or nothing) and show it as saved.
+            match &current_id {
+                Some(id) => {
+                    let o = services.open_item(id);
+                    pending.extend(update(
+                        app,
+                        Msg::Opened {
+                            item_id: id.clone(),
+                            item: o.item.map(Box::new),
+                            read_only: o.read_only,
+                        },
+                    ));
+                }
+                None => services.close_item(),
+            }
+            opened_for = current_id.clone();
+            dirty = true;
+        }
         // Ask for the picture the pane should show, once per distinct view.
         let request = app.frame_request();
         if request != sent_frame {

@@ -6,8 +6,9 @@ use super::update::Approval;
 use crate::gates::Gate;
 use crate::item::Item;
 use crate::keys::Reviewer;
-use crate::workspace::Workspace;
+use crate::workspace::{ItemLock, Workspace, WorkspaceError};
 use image::RgbImage;
+use std::sync::Mutex;
 
 /// Phone-thumbnail width of the mobile preview, in pixels.
 pub const MOBILE_WIDTH: u32 = 360;
@@ -35,21 +36,53 @@ pub trait Services: Send + Sync {
     /// Render the output exactly as approval would, check its bytes, and
     /// make the mobile preview from them.
     fn render_output(&self, original: &[u8], item: &Item) -> Result<OutputProof, String>;
+    /// The item is now on screen: hold it for editing (dropping the one held
+    /// before) and read it fresh from disk, so edits saved by another
+    /// session show; read-only when another session is editing it.
+    fn open_item(&self, id: &str) -> Opened {
+        Opened {
+            item: self.load_item(id),
+            read_only: None,
+        }
+    }
+    /// Nothing is on screen: let go of the item held for editing.
+    fn close_item(&self) {}
 }
 
-/// The real thing: a workspace and this user's reviewer key.
+/// What opening an item found.
+pub struct Opened {
+    /// The item as it is on disk now.
+    pub item: Result<Item, String>,
+    /// Why it is shown read-only, e.g. "being edited by alice (pid 12 on
+    /// ward7) — read-only"; `None` when this session holds it.
+    pub read_only: Option<String>,
+}
+
+/// The real thing: a workspace, this user's reviewer key, and the lock
+/// of the item on screen.
 pub struct LiveServices {
     pub ws: Workspace,
     reviewer: Result<Reviewer, String>,
+    held: Mutex<Option<ItemLock>>,
 }
 
 impl LiveServices {
     pub fn new(ws: Workspace, reviewer: Result<Reviewer, String>) -> LiveServices {
-        LiveServices { ws, reviewer }
+        LiveServices {
+            ws,
+            reviewer,
+            held: Mutex::new(None),
+        }
     }
 
     fn reviewer(&self) -> Result<&Reviewer, String> {
         self.reviewer.as_ref().map_err(|e| e.clone())
+    }
+
+    /// The lock of the item on screen, if this session holds it.
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<ItemLock>> {
+        // A panic while holding this guard cannot leave the lock half-set.
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -65,7 +98,12 @@ impl Services for LiveServices {
     fn approve(&self, item_id: &str, attest: &[Gate]) -> Result<Approval, String> {
         use crate::release::ApproveOutcome;
         let reviewer = self.reviewer()?;
-        match crate::release::approve(&self.ws, reviewer, item_id, attest) {
+        let held = self.held();
+        let result = match held.as_ref().filter(|l| l.id() == item_id) {
+            Some(lock) => crate::release::approve_held(&self.ws, reviewer, lock, attest),
+            None => crate::release::approve(&self.ws, reviewer, item_id, attest),
+        };
+        match result {
             Ok(ApproveOutcome::Released { output, seq }) => Ok(Approval::Released {
                 output: output
                     .file_name()
@@ -81,7 +119,44 @@ impl Services for LiveServices {
 
     fn reject(&self, item_id: &str, reason: &str) -> Result<u64, String> {
         let reviewer = self.reviewer()?;
-        crate::release::reject(&self.ws, reviewer, item_id, reason).map_err(|e| e.to_string())
+        let held = self.held();
+        match held.as_ref().filter(|l| l.id() == item_id) {
+            Some(lock) => crate::release::reject_held(&self.ws, reviewer, lock, reason),
+            None => crate::release::reject(&self.ws, reviewer, item_id, reason),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn open_item(&self, id: &str) -> Opened {
+        let mut held = self.held();
+        if held.as_ref().is_some_and(|l| l.id() == id) {
+            return Opened {
+                item: self.load_item(id),
+                read_only: None,
+            };
+        }
+        // Let go of the item we leave before taking the next.
+        *held = None;
+        let read_only = match self.ws.lock_item(id) {
+            Ok(lock) => {
+                *held = Some(lock);
+                None
+            }
+            Err(WorkspaceError::Busy { holder, .. }) => {
+                Some(format!("being edited by {holder} — read-only"))
+            }
+            // No lock could be taken (a read-only workspace?): refuse edits
+            // rather than risk losing someone else's.
+            Err(e) => Some(format!("could not be locked for editing ({e}) — read-only")),
+        };
+        Opened {
+            item: self.load_item(id),
+            read_only,
+        }
+    }
+
+    fn close_item(&self) {
+        *self.held() = None;
     }
 
     fn render_output(&self, original: &[u8], item: &Item) -> Result<OutputProof, String> {

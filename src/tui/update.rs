@@ -5,8 +5,8 @@
 
 use super::action::{Action, Focus, action_for};
 use super::app::{
-    App, EditRun, ImageStatus, Message, Overlay, Picture, PreviewShown, PreviewState, Seen,
-    Snapshot, Status, Target, Tone, UNDO_DEPTH,
+    App, EditRun, ImageStatus, Message, Overlay, Picture, PreviewShown, PreviewState, ReadOnly,
+    Seen, Snapshot, Status, Target, Tone, UNDO_DEPTH,
 };
 use super::geometry::{self, covered, edge_strip, fits_at, intersection, view_size_at};
 use crate::gates::{Gate, zoom_label};
@@ -58,6 +58,13 @@ pub enum Msg {
         item_id: String,
         outcome: Result<u64, String>,
         item: Option<Box<Item>>,
+    },
+    /// The item on screen, as read from disk when it came on screen;
+    /// `read_only` says why this session may not change it.
+    Opened {
+        item_id: String,
+        item: Result<Box<Item>, String>,
+        read_only: Option<String>,
     },
 }
 
@@ -238,9 +245,61 @@ pub fn update(app: &mut App, msg: impl Into<Msg>) -> Vec<Effect> {
                 },
             });
         }
+        Msg::Opened {
+            item_id,
+            item,
+            read_only,
+        } => opened(app, item_id, item, read_only),
     }
     record_if_seen(app, &mut fx);
     fx
+}
+
+/// Take the item as it is on disk (another session may have saved edits)
+/// and note whether this session may change it.
+fn opened(
+    app: &mut App,
+    item_id: String,
+    item: Result<Box<Item>, String>,
+    read_only: Option<String>,
+) {
+    if app.item().is_none_or(|i| i.id != item_id) {
+        return;
+    }
+    match item {
+        Ok(fresh) if app.item() != Some(&fresh) => {
+            // Undo steps were taken on the old masks: replaying them would
+            // throw away the other session's edits.
+            app.history.remove(&item_id);
+            app.edit_run = None;
+            app.preview = None;
+            replace_item(app, Some(fresh));
+            let first = app.item().and_then(|i| i.masks.first()).map(|m| m.id);
+            if app.selected_mask().is_none() {
+                app.selected = first;
+            }
+        }
+        Ok(_) => {}
+        Err(e) => say(app, format!("could not re-read this item: {e}"), Tone::Bad),
+    }
+    app.read_only = read_only.map(|reason| ReadOnly { item_id, reason });
+    if let Some(reason) = app.locked_out() {
+        let text = format!("this item is {reason}");
+        say(app, text, Tone::Bad);
+    }
+}
+
+/// Refuse a change to an item another session is editing; true when
+/// this session may go ahead.
+fn may_touch(app: &mut App) -> bool {
+    match app.locked_out() {
+        Some(reason) => {
+            let text = format!("not changed: this item is {reason}");
+            say(app, text, Tone::Bad);
+            false
+        }
+        None => true,
+    }
 }
 
 fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
@@ -280,12 +339,12 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::MarkReady => mark_ready(app, fx),
         Action::Approve => approve(app, fx),
         Action::Reject => {
-            if app
+            let decided = app
                 .item()
-                .is_some_and(|i| matches!(i.state, ItemState::Approved | ItemState::Rejected))
-            {
+                .is_some_and(|i| matches!(i.state, ItemState::Approved | ItemState::Rejected));
+            if decided {
                 say(app, "this item is already decided", Tone::Bad);
-            } else if app.item().is_some() {
+            } else if app.item().is_some() && may_touch(app) {
                 app.overlay = Overlay::RejectPrompt(String::new());
             }
         }
@@ -405,6 +464,9 @@ fn step_mask(app: &mut App, delta: i64) {
 
 /// Refuse an edit on a decided item; true when editing may go ahead.
 fn may_edit(app: &mut App) -> bool {
+    if !may_touch(app) {
+        return false;
+    }
     match app.item().map(|i| i.state) {
         None => false,
         Some(ItemState::Pending | ItemState::Ready) => true,
@@ -985,6 +1047,9 @@ fn toggle_high_stakes(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn mark_ready(app: &mut App, fx: &mut Vec<Effect>) {
+    if !may_touch(app) {
+        return;
+    }
     let Some(item) = app.item_mut() else { return };
     let now_ready = match item.state {
         ItemState::Pending => true,
@@ -1014,6 +1079,9 @@ fn mark_ready(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn approve(app: &mut App, fx: &mut Vec<Effect>) {
+    if !may_touch(app) {
+        return;
+    }
     let Some(item) = app.item() else { return };
     if !matches!(
         item.state,

@@ -521,7 +521,10 @@ fn status_line(f: &mut Frame, app: &App, area: Rect) {
                 _ => t.status_message,
             },
         ),
-        None => (" ? help · q quit ".to_string(), t.status),
+        None => match app.locked_out() {
+            Some(reason) => (format!(" {reason} "), t.status_error),
+            None => (" ? help · q quit ".to_string(), t.status),
+        },
     };
     let used = mode.chars().count() + 2 + facts.chars().count();
     let room = usize::from(area.width).saturating_sub(used);
