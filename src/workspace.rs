@@ -85,6 +85,9 @@ impl Workspace {
         for sub in ["items", "out", "cache"] {
             create_private_dir(&root.join(sub))?;
         }
+        for sub in ["items", "out"] {
+            remove_stale_temp_files(&root.join(sub));
+        }
         Ok(Workspace {
             root: root.to_path_buf(),
             policy,
@@ -336,6 +339,34 @@ fn lock_holder() -> String {
     format!("{user} (pid {} on {host})\n", std::process::id())
 }
 
+/// Temp files older than this were left by a process that died mid-write.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A process killed mid-write leaves `.veil-tmp-*` behind (never counted as
+/// an item or output, but they may hold a whole item file with its
+/// metadata values). Remove those old enough that no live writer owns them.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let is_temp = e
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(".veil-tmp-"));
+        let stale = e
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if is_temp && stale {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Create a folder (and parents) with mode 0700 when new.
 fn create_private_dir(path: &Path) -> Result<(), WorkspaceError> {
     if path.as_os_str().is_empty() || path.is_dir() {
@@ -424,6 +455,26 @@ mod tests {
         fs::write(dir.path().join("veil.toml"), "[output]\nformat = 3\n").unwrap();
         let err = Workspace::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("veil.toml") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn stale_temp_files_from_a_killed_writer_are_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        Workspace::init(dir.path()).unwrap();
+        let old = dir.path().join("items/.veil-tmp-old");
+        let fresh = dir.path().join("items/.veil-tmp-fresh");
+        fs::write(&old, b"{}").unwrap();
+        fs::write(&fresh, b"{}").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        Workspace::open(dir.path()).unwrap();
+        assert!(!old.exists(), "stale temp file left behind");
+        assert!(fresh.exists(), "a live writer's temp file was removed");
     }
 
     #[test]

@@ -351,6 +351,9 @@ pub fn show(ws: &Workspace, a: &ShowArgs) -> anyhow::Result<Exit> {
 
 pub fn render(ws: &Workspace, a: &RenderArgs) -> anyhow::Result<Exit> {
     let id = ws.resolve_id(&a.id)?;
+    // Held until the evidence is saved, so a review session's edits are
+    // never overwritten by a render.
+    let _lock = ws.lock_item(&id)?;
     let mut item = ws.load_item(&id)?;
     if let Some(f) = &item.failure {
         anyhow::bail!("item {id} failed at ingest and cannot be rendered: {f}");
