@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The whole policy. Every key has a default; unknown keys are an error.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     pub detector: DetectorPolicy,
@@ -135,19 +135,6 @@ pub struct HighStakesPolicy {
 pub struct ReviewPolicy {
     /// Theme name from `themes/`.
     pub theme: String,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            detector: DetectorPolicy::default(),
-            limits: Limits::default(),
-            output: OutputPolicy::default(),
-            gates: GatePolicy::default(),
-            high_stakes: HighStakesPolicy::default(),
-            review: ReviewPolicy::default(),
-        }
-    }
 }
 
 impl Default for DetectorPolicy {
