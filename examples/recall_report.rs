@@ -5,7 +5,8 @@
 //!         centerface:centerface_threshold=0.3 centerface:centerface_max_side=1024
 //!
 //! Each argument is an engine, optionally followed by `:key=value,...`
-//! overrides of the `[detector]` policy. `-v` lists each false box.
+//! overrides of the `[detector]` policy. `-v` lists each false box; `-gray`
+//! gives the detectors the photos in grayscale (what `detect` sees).
 
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -31,10 +32,11 @@ fn policy_for(spec: &str) -> Result<DetectorPolicy> {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let verbose = args.iter().any(|a| a == "-v");
+    let gray = args.iter().any(|a| a == "-gray");
     let mut specs: Vec<&str> = args
         .iter()
         .map(String::as_str)
-        .filter(|a| *a != "-v")
+        .filter(|a| *a != "-v" && *a != "-gray")
         .collect();
     if specs.is_empty() {
         specs = vec!["rustface", "centerface", "both"];
@@ -45,7 +47,11 @@ fn main() -> Result<()> {
     for i in &set.images {
         let img =
             image::open(dir.join(&i.file)).with_context(|| format!("tests/faces/{}", i.file))?;
-        images.push(img.to_rgb8());
+        images.push(if gray {
+            image::DynamicImage::ImageLuma8(img.to_luma8()).to_rgb8()
+        } else {
+            img.to_rgb8()
+        });
     }
     let mut tallies = Vec::new();
     for spec in specs {
