@@ -529,17 +529,21 @@ fn scan(bytes: &[u8]) -> Scan {
         .iter()
         .map(|l| parse_line(&bytes[l.start..l.end]))
         .collect();
-    let claims: Vec<(usize, usize)> = parsed
-        .iter()
-        .zip(&lines)
-        .filter(|(_, l)| l.complete)
-        .filter_map(|(p, _)| p.as_ref().ok()?.discarded.as_ref())
-        .map(|d| {
-            let start = usize::try_from(d.offset).unwrap_or(usize::MAX);
-            let len = usize::try_from(d.length).unwrap_or(usize::MAX);
-            (start, start.saturating_add(len))
-        })
-        .collect();
+    // Last line first: a claim made by a line that is itself claimed (a
+    // recovered entry torn in turn, then recovered) claims nothing, as
+    // the append that recovered it built on the lines before it.
+    let mut claims: Vec<(usize, usize)> = Vec::new();
+    for (p, l) in parsed.iter().zip(&lines).rev().filter(|(_, l)| l.complete) {
+        let Some(d) = p.as_ref().ok().and_then(|e| e.discarded.as_ref()) else {
+            continue;
+        };
+        if claims.iter().any(|(s, e)| l.start >= *s && l.end <= *e) {
+            continue;
+        }
+        let start = usize::try_from(d.offset).unwrap_or(usize::MAX);
+        let len = usize::try_from(d.length).unwrap_or(usize::MAX);
+        claims.push((start, start.saturating_add(len)));
+    }
     let claimed = lines
         .iter()
         .map(|l| claims.iter().any(|(s, e)| l.start >= *s && l.end <= *e))
@@ -633,6 +637,7 @@ fn find_tail(bytes: &[u8], path: &Path) -> Result<Tail, LedgerError> {
         problem,
     };
     // The header: the first line that parses as an entry.
+    let claimed = scan(bytes).claimed;
     let mut header: Option<(usize, Entry)> = None;
     for (n, l) in lines.iter().enumerate() {
         if !l.complete {
@@ -640,8 +645,8 @@ fn find_tail(bytes: &[u8], path: &Path) -> Result<Tail, LedgerError> {
         }
         match parse_line(&bytes[l.start..l.end]) {
             // A torn header, whole but for its newline, claimed as debris
-            // by the header written after it.
-            Ok(_) if claimed_by_next(bytes, &lines, n) => continue,
+            // by the header written after it (the same claims `verify` honours).
+            Ok(_) if claimed[n] => continue,
             Ok(e) if e.kind == EntryKind::Header && e.seq == 0 => {
                 header = Some((n, e));
                 break;
@@ -691,18 +696,6 @@ fn find_tail(bytes: &[u8], path: &Path) -> Result<Tail, LedgerError> {
         last_line: last_at + 1,
         debris: (after < bytes.len()).then(|| (after, bytes[after..].to_vec())),
     })
-}
-
-/// True when the next entry after line `n` declares line `n` debris.
-fn claimed_by_next(bytes: &[u8], lines: &[RawLine], n: usize) -> bool {
-    let l = lines[n];
-    lines
-        .iter()
-        .skip(n + 1)
-        .filter(|x| x.complete)
-        .find_map(|x| parse_line(&bytes[x.start..x.end]).ok())
-        .and_then(|e| e.discarded)
-        .is_some_and(|d| d.offset <= l.start as u64 && l.end as u64 <= d.offset + d.length)
 }
 
 /// Whole lines from `from` on must not be JSON: a crash leaves a prefix of
