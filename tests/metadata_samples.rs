@@ -60,7 +60,10 @@ fn everything_planted_in_portrait_gps_jpg_is_found() {
     assert_eq!(value(&inv, "GPS", "GPSLatitudeRef"), "N");
     assert!(value(&inv, "GPS", "GPSLongitude").starts_with("0 deg 7 min"));
     assert_eq!(value(&inv, "GPS", "GPSLongitudeRef"), "W");
-    assert_eq!(value(&inv, "Thumbnail", "ThumbnailImage"), "JPEG, 6799 bytes");
+    assert_eq!(
+        value(&inv, "Thumbnail", "ThumbnailImage"),
+        "JPEG, 6799 bytes"
+    );
     assert_eq!(value(&inv, "IPTC", "By-line"), "Dr. John Smith");
     assert_eq!(
         value(&inv, "IPTC", "Caption-Abstract"),
@@ -168,7 +171,12 @@ fn identifying_tags_in_scan_tiff_are_found_and_structure_is_not() {
         value(&inv, "EXIF", "ImageDescription"),
         "Patient Jane Doe MRN 12345"
     );
-    for structural in ["ImageWidth", "BitsPerSample", "StripOffsets", "StripByteCounts"] {
+    for structural in [
+        "ImageWidth",
+        "BitsPerSample",
+        "StripOffsets",
+        "StripByteCounts",
+    ] {
         assert!(
             !inv.findings.iter().any(|f| f.field == structural),
             "{structural} listed: {:#?}",
