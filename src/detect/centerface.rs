@@ -228,10 +228,45 @@ fn scaled(image: Cow<'_, RgbImage>, factor: f64) -> Cow<'_, RgbImage> {
     }
     let w = ((image.width() as f64 * factor).round() as u32).max(1);
     let h = ((image.height() as f64 * factor).round() as u32).max(1);
+    // A large photo is first averaged down by a whole factor without copying
+    // it, so a 48 MP original is never held twice.
+    let k = (1.0 / factor).floor() as u32;
+    let owned = if k >= 2 && image.width() / k >= w && image.height() / k >= h {
+        shrink_by(&image, k)
+    } else {
+        image.into_owned()
+    };
     // Through DynamicImage: its resize is compiled (and optimised) in the
     // image crate, where the generic one would be built at our opt-level.
-    let dynamic = image::DynamicImage::ImageRgb8(image.into_owned());
+    let dynamic = image::DynamicImage::ImageRgb8(owned);
     Cow::Owned(dynamic.resize_exact(w, h, FilterType::Triangle).into_rgb8())
+}
+
+/// Each `k`×`k` block averaged into one pixel (a last partial row or column
+/// of blocks is dropped).
+fn shrink_by(image: &RgbImage, k: u32) -> RgbImage {
+    let (w, h) = (image.width() / k, image.height() / k);
+    let (k, sw) = (k as usize, image.width() as usize);
+    let src = image.as_raw();
+    let mut out = Vec::with_capacity(w as usize * h as usize * 3);
+    let mut sums = vec![0u32; w as usize * 3];
+    let n = (k * k) as u32;
+    for oy in 0..h as usize {
+        sums.fill(0);
+        for dy in 0..k {
+            let start = ((oy * k + dy) * sw) * 3;
+            let row = &src[start..start + w as usize * k * 3];
+            for (block, sum) in row.chunks_exact(k * 3).zip(sums.chunks_exact_mut(3)) {
+                for px in block.chunks_exact(3) {
+                    sum[0] += px[0] as u32;
+                    sum[1] += px[1] as u32;
+                    sum[2] += px[2] as u32;
+                }
+            }
+        }
+        out.extend(sums.iter().map(|s| ((s + n / 2) / n) as u8));
+    }
+    RgbImage::from_raw(w, h, out).unwrap_or_else(|| RgbImage::new(w, h))
 }
 
 /// A window on a level padded by `MARGIN` on every side: its origin, size,
@@ -408,6 +443,18 @@ mod tests {
         let last = levels.last().unwrap();
         assert!(last.image.width() <= COARSEST_SIDE);
         assert!(levels.len() >= 3);
+    }
+
+    #[test]
+    fn shrinking_averages_each_block() {
+        let mut img = RgbImage::new(5, 4);
+        img.put_pixel(0, 0, image::Rgb([40, 0, 255]));
+        img.put_pixel(3, 2, image::Rgb([100, 100, 100]));
+        let small = shrink_by(&img, 2);
+        assert_eq!(small.dimensions(), (2, 2));
+        assert_eq!(small.get_pixel(0, 0).0, [10, 0, 64]);
+        assert_eq!(small.get_pixel(1, 1).0, [25, 25, 25]);
+        assert_eq!(small.get_pixel(1, 0).0, [0, 0, 0]);
     }
 
     #[test]
