@@ -61,7 +61,8 @@ pub fn from_policy(p: &DetectorPolicy) -> Result<Option<Box<dyn Detector>>, Dete
 }
 
 /// rustface and CenterFace together: every face either finds, duplicates
-/// removed. rustface adds the odd frontal face CenterFace scores low.
+/// removed. On tests/faces/ rustface added no face to CenterFace's, so this
+/// is not the default; it is there for photos where that may differ.
 pub struct UnionDetector {
     rustface: RustfaceDetector,
     centerface: CenterFaceDetector,
