@@ -424,15 +424,25 @@ pub fn build_item(
     item.orientation = decoded.orientation;
     if let Some(det) = detector {
         item.detector = Some(det.info());
-        let gray = decoded.image.to_luma8();
-        let (w, h) = (gray.width(), gray.height());
-        for face in det.detect(&gray) {
+        // CenterFace needs colour (it finds fewer faces in grey).
+        let rgb = decoded.image.to_rgb8();
+        let (w, h) = (rgb.width(), rgb.height());
+        let faces = match det.detect_rgb(&rgb) {
+            Ok(f) => f,
+            Err(e) => {
+                // Never let a detector failure read as "no faces".
+                item.failure = Some(format!("face detection failed: {e}"));
+                item.state = ItemState::Failed;
+                return item;
+            }
+        };
+        for face in faces {
             if let Some(rect) = face.rect.padded(policy.detector.padding, w, h) {
                 item.add_mask(
                     MaskKind::Face,
                     rect,
                     MaskOrigin::Detector {
-                        detector: det.info().name,
+                        detector: face.detector.to_string(),
                         score_milli: (face.score * 1000.0).round() as i64,
                     },
                 );
