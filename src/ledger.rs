@@ -1259,10 +1259,16 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
         );
     }
     for (id, (n, have, line)) in &batches {
-        let missing: Vec<String> = (0..*n)
+        // `n` comes from the file (up to 2^53 - 1): name the first gaps only.
+        let mut missing: Vec<String> = (0..*n)
             .filter(|i| !have.contains(i))
+            .take(20)
             .map(|i| i.to_string())
             .collect();
+        let more = n.saturating_sub((have.len() + missing.len()) as u64);
+        if more > 0 {
+            missing.push(format!("and {more} more"));
+        }
         if !missing.is_empty() {
             r.push(
                 *line,
