@@ -204,11 +204,23 @@ pub fn check_complete(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeEr
         }
         SourceFormat::Webp => {
             let declared = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
-            if declared.saturating_add(8) <= bytes.len() {
-                Ok(())
-            } else {
-                Err(truncated("the file is shorter than its RIFF header says"))
+            let riff_end = declared.saturating_add(8);
+            if riff_end > bytes.len() {
+                return Err(truncated("the file is shorter than its RIFF header says"));
             }
+            // The WebP decoder allocates a chunk's declared size before
+            // reading it (unbounded by our limits): refuse a chunk that
+            // says it is longer than the file.
+            let mut at = 12;
+            while let Some(h) = bytes.get(at..at + 8).filter(|_| at + 8 <= riff_end) {
+                let size = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
+                let end = (at + 8).saturating_add(size);
+                if end > riff_end {
+                    return Err(truncated("a chunk runs past the end of the file"));
+                }
+                at = end + (size & 1);
+            }
+            Ok(())
         }
         SourceFormat::Tiff => Ok(()),
     }

@@ -6,8 +6,54 @@
 #[path = "../fuzz/src/lib.rs"]
 mod harness;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+
+/// The system allocator, noting the largest single request on each thread:
+/// a small hostile file must not make Veil ask for gigabytes (with strict
+/// overcommit that aborts the whole batch, not just the one file).
+struct Probe;
+
+thread_local! {
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Probe {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+fn note(size: usize) {
+    let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+}
+
+#[global_allocator]
+static PROBE: Probe = Probe;
+
+/// Largest single allocation `f` asks for on this thread.
+fn largest_allocation(f: impl FnOnce()) -> usize {
+    LARGEST.with(|l| l.set(0));
+    f();
+    LARGEST.with(Cell::get)
+}
+
+/// More than any check needs for a corpus file (the decoder limit is 64 MiB).
+const ALLOCATION_CAP: usize = 256 << 20;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz_corpus");
 
@@ -36,7 +82,7 @@ fn read(rel: &str) -> Vec<u8> {
 }
 
 #[test]
-fn every_corpus_file_goes_through_every_parser_without_a_panic() {
+fn every_corpus_file_goes_through_every_parser_without_a_panic_or_a_huge_allocation() {
     let files = corpus_files();
     assert!(
         files.len() > 20,
@@ -47,13 +93,22 @@ fn every_corpus_file_goes_through_every_parser_without_a_panic() {
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
         for (target, check) in TARGETS {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| check(&bytes))) {
+            let mut outcome = Ok(());
+            let largest =
+                largest_allocation(|| outcome = catch_unwind(AssertUnwindSafe(|| check(&bytes))));
+            if let Err(panic) = outcome {
                 let why = panic
                     .downcast_ref::<String>()
                     .map(String::as_str)
                     .or_else(|| panic.downcast_ref::<&str>().copied())
                     .unwrap_or("panic");
                 failures.push(format!("{target} on {}: {why}", file.display()));
+            }
+            if largest > ALLOCATION_CAP {
+                failures.push(format!(
+                    "{target} on {}: asked for {largest} bytes at once",
+                    file.display()
+                ));
             }
         }
     }
@@ -133,4 +188,23 @@ fn verify_lists_a_batch_claiming_2_pow_53_entries_in_bounded_time() {
         "the finding lists every missing position: {} bytes",
         text.len()
     );
+}
+
+#[test]
+fn a_webp_whose_exif_chunk_claims_4_gib_is_refused_without_allocating_it() {
+    // Found by decode_upright: a 3 KB WebP whose EXIF chunk header says
+    // 0xFFFFFECC bytes; the WebP decoder allocated that much to read it.
+    let bytes = read("decode_upright/crash-webp-exif-chunk-4gib.webp");
+    let limits = harness::DECODE_LIMITS;
+    let mut result = None;
+    let largest =
+        largest_allocation(|| result = Some(veil::image_io::decode_upright(&bytes, &limits)));
+    assert!(
+        largest <= ALLOCATION_CAP,
+        "asked for {largest} bytes at once"
+    );
+    let err = result
+        .unwrap()
+        .expect_err("a chunk longer than the file is corrupt");
+    assert!(err.to_string().contains("chunk"), "{err}");
 }
