@@ -100,7 +100,7 @@ pub fn ingest(
         .map(|i| (i.source, i.id))
         .collect();
     let detector = crate::detect::from_policy(&ws.policy.detector)?;
-    let now = crate::ingest::timestamp();
+    let now = crate::ledger::now_ts();
     let claimed: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = files.len() + skipped.len();
@@ -450,12 +450,4 @@ pub fn build_item(
         }
     }
     item
-}
-
-/// Now, RFC 3339 UTC to the second.
-pub fn timestamp() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
 }
