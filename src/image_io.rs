@@ -358,6 +358,7 @@ fn orientation_to_exif(o: Orientation) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::crc32;
 
     #[test]
     fn formats_are_recognised_by_content_not_name() {
@@ -395,21 +396,6 @@ mod tests {
         png.extend_from_slice(&crc32(b"IEND").to_be_bytes());
         let err = decode_upright(&png, &Limits::default()).unwrap_err();
         assert!(matches!(err, DecodeError::TooLarge { .. }), "{err:?}");
-    }
-
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in data {
-            crc ^= b as u32;
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
     }
 
     #[test]

@@ -784,7 +784,7 @@ fn check_png(bytes: &[u8]) -> Result<(), AllowlistError> {
 }
 
 /// CRC-32 as PNG defines it (ISO 3309, polynomial 0xEDB88320).
-fn crc32(data: &[u8]) -> u32 {
+pub fn crc32(data: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {
         let mut table = [0u32; 256];
         let mut n = 0;

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
+use veil::redact::crc32;
 
 fn ingest_json(s: &Scratch) -> (Option<i32>, Vec<Value>, String) {
     s.veil().arg("init").assert().success();
@@ -142,21 +143,6 @@ fn a_declared_decompression_bomb_is_refused_before_it_is_allocated() {
         "{bomb}"
     );
     assert_eq!(result_for(&files, "small.png")["result"], "added");
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[cfg(unix)]

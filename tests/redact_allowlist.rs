@@ -2,7 +2,7 @@
 
 use image::RgbImage;
 use veil::policy::OutputFormat;
-use veil::redact::{AllowlistError, check_output, encode};
+use veil::redact::{AllowlistError, check_output, crc32, encode};
 
 fn pixels() -> RgbImage {
     RgbImage::from_fn(24, 16, |x, y| {
@@ -38,21 +38,6 @@ fn jpeg_with_app0(app0: &[u8]) -> Vec<u8> {
     let mut bytes = jpeg();
     bytes.splice(2..20, app0.iter().copied());
     bytes
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// A PNG chunk with a correct CRC.

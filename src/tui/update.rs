@@ -463,6 +463,18 @@ fn step_mask(app: &mut App, delta: i64) {
 }
 
 /// Refuse an edit on a decided item; true when editing may go ahead.
+/// The selected mask's id when the item may be edited; otherwise says why
+/// (`none_selected` when no mask is selected) and gives `None`.
+fn editable_selection(app: &mut App, none_selected: &str) -> Option<u32> {
+    if !may_edit(app) {
+        return None;
+    }
+    if app.selected.is_none() {
+        say(app, none_selected, Tone::Info);
+    }
+    app.selected
+}
+
 fn may_edit(app: &mut App) -> bool {
     if !may_touch(app) {
         return false;
@@ -532,11 +544,7 @@ fn add_mask(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn delete_mask(app: &mut App, fx: &mut Vec<Effect>) {
-    if !may_edit(app) {
-        return;
-    }
-    let Some(id) = app.selected else {
-        say(app, "no mask selected", Tone::Info);
+    let Some(id) = editable_selection(app, "no mask selected") else {
         return;
     };
     checkpoint(app);
@@ -566,11 +574,7 @@ fn step_px(app: &App, big: bool) -> i64 {
 }
 
 fn nudge(app: &mut App, dx: i8, dy: i8, big: bool, resize: bool, fx: &mut Vec<Effect>) {
-    if !may_edit(app) {
-        return;
-    }
-    let Some(id) = app.selected else {
-        say(app, "no mask selected (Tab selects one)", Tone::Info);
+    let Some(id) = editable_selection(app, "no mask selected (Tab selects one)") else {
         return;
     };
     let step = step_px(app, big);
@@ -611,11 +615,7 @@ fn nudge(app: &mut App, dx: i8, dy: i8, big: bool, resize: bool, fx: &mut Vec<Ef
 }
 
 fn cycle_kind(app: &mut App, fx: &mut Vec<Effect>) {
-    if !may_edit(app) {
-        return;
-    }
-    let Some(id) = app.selected else {
-        say(app, "no mask selected", Tone::Info);
+    let Some(id) = editable_selection(app, "no mask selected") else {
         return;
     };
     checkpoint(app);
