@@ -19,13 +19,12 @@ fn main() -> Result<()> {
     }
     let detector = from_policy(&policy)?.context("no detector")?;
     for path in &args {
-        let img = image::open(path).with_context(|| path.clone())?.to_rgb8();
+        let img = image::open(path).with_context(|| path.clone())?.into_rgb8();
+        let (width, height) = img.dimensions();
         let start = Instant::now();
-        let faces = detector.detect_rgb(&img)?;
+        let faces = detector.detect_owned(img)?;
         println!(
-            "{path}: {}x{}, {} faces in {:.2} s",
-            img.width(),
-            img.height(),
+            "{path}: {width}x{height}, {} faces in {:.2} s",
             faces.len(),
             start.elapsed().as_secs_f64()
         );

@@ -425,9 +425,10 @@ pub fn build_item(
     if let Some(det) = detector {
         item.detector = Some(det.info());
         // CenterFace needs colour (it finds fewer faces in grey).
-        let rgb = decoded.image.to_rgb8();
+        // Moved, not copied, when the photo is already 8-bit RGB.
+        let rgb = decoded.image.into_rgb8();
         let (w, h) = (rgb.width(), rgb.height());
-        let faces = match det.detect_rgb(&rgb) {
+        let faces = match det.detect_owned(rgb) {
             Ok(f) => f,
             Err(e) => {
                 // Never let a detector failure read as "no faces".

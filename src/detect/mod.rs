@@ -35,6 +35,12 @@ pub trait Detector: Send + Sync {
     fn detect_rgb(&self, image: &RgbImage) -> Result<Vec<Detection>, DetectError> {
         Ok(self.detect(&image::imageops::grayscale(image)))
     }
+    /// Like [`Detector::detect_rgb`], taking the image so that an engine that
+    /// works on a smaller copy can free the original early (ingest of large
+    /// photos keeps its peak memory down this way).
+    fn detect_owned(&self, image: RgbImage) -> Result<Vec<Detection>, DetectError> {
+        self.detect_rgb(&image)
+    }
 }
 
 /// Problems setting up or running a detector.
@@ -102,6 +108,15 @@ impl Detector for UnionDetector {
         let (r, c) = rayon::join(
             || self.rustface.detect(&image::imageops::grayscale(image)),
             || self.centerface.detect_rgb(image),
+        );
+        Ok(merge(c?, r))
+    }
+
+    fn detect_owned(&self, image: RgbImage) -> Result<Vec<Detection>, DetectError> {
+        let gray = image::imageops::grayscale(&image);
+        let (r, c) = rayon::join(
+            || self.rustface.detect(&gray),
+            || self.centerface.detect_owned(image),
         );
         Ok(merge(c?, r))
     }
