@@ -6,7 +6,7 @@
 use super::{DetectError, Detection, Detector, suppress};
 use crate::item::{DetectorInfo, Rect};
 use crate::policy::DetectorPolicy;
-use image::{GrayImage, RgbImage, imageops::FilterType};
+use image::{GrayImage, RgbImage};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -251,29 +251,7 @@ fn scaled(image: Cow<'_, RgbImage>, factor: f64) -> Cow<'_, RgbImage> {
     } else {
         image
     };
-    Cow::Owned(resize(&source, w, h))
-}
-
-/// A bilinear (triangle-filter) resize on the 8-bit pixels, with SIMD and no
-/// floating-point copy of the image (the `image` crate's resize makes one, 12
-/// bytes a pixel).
-fn resize(image: &RgbImage, w: u32, h: u32) -> RgbImage {
-    use fast_image_resize as fr;
-    let options =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
-    let mut out = fr::images::Image::new(w, h, fr::PixelType::U8x3);
-    let fast = fr::images::ImageRef::new(
-        image.width(),
-        image.height(),
-        image.as_raw(),
-        fr::PixelType::U8x3,
-    )
-    .ok()
-    .and_then(|src| fr::Resizer::new().resize(&src, &mut out, &options).ok())
-    .and_then(|()| RgbImage::from_raw(w, h, out.into_vec()));
-    // Only a buffer that does not match its size fails above; the slow
-    // resize still gives the detector an image rather than none.
-    fast.unwrap_or_else(|| image::imageops::resize(image, w, h, FilterType::Triangle))
+    Cow::Owned(crate::image_io::resize_rgb(&source, None, (w, h), true))
 }
 
 /// Each `k`×`k` block averaged into one pixel (a last partial row or column

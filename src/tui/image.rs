@@ -156,18 +156,12 @@ pub fn compose_frame(image: &Pyramid, req: &FrameRequest) -> RgbImage {
         lx1.saturating_sub(lx0).max(1),
         ly1.saturating_sub(ly0).max(1),
     );
-    let crop = imageops::crop_imm(level, lx0, ly0, lw, lh).to_image();
     // Enlarged pixels stay square so the reviewer sees what is there;
     // reductions are filtered so fine detail is not lost to aliasing.
-    let filter = if dw >= lw {
-        FilterType::Nearest
-    } else {
-        FilterType::Triangle
-    };
     let shown = if (dw, dh) == (lw, lh) {
-        crop
+        imageops::crop_imm(level, lx0, ly0, lw, lh).to_image()
     } else {
-        imageops::resize(&crop, dw, dh, filter)
+        crate::image_io::resize_rgb(level, Some((lx0, ly0, lw, lh)), (dw, dh), dw < lw)
     };
     let ox = pw.saturating_sub(dw) / 2;
     let oy = ph.saturating_sub(dh) / 2;
