@@ -368,7 +368,7 @@ fn main() -> Result<()> {
             ms(s)
         },
     );
-    let mut render_ratio = Vec::new();
+    let mut render_s = std::collections::HashMap::new();
     row("render + encode + allowlist check", &mut |p| {
         let item = &items[&p.mp];
         let r = time(runs_for(p.mp), || {
@@ -379,7 +379,7 @@ fn main() -> Result<()> {
             veil::redact::encode(&img, policy.output.format, policy.output.jpeg_quality)
                 .map(|b| b.len())
         });
-        render_ratio.push((p.mp, r / plain));
+        render_s.insert(p.mp, r);
         format!("{} ({:.2}× decode+encode {})", ms(r), r / plain, ms(plain))
     });
     let mut rss = Vec::new();
@@ -464,9 +464,17 @@ fn main() -> Result<()> {
             },
         );
         row(
-            "→ veil ingest throughput ÷ deface's (target ≥ 2× at 12 MP)",
+            "→ deface ÷ veil ingest (target ≥ 2× at 12 MP)",
             &mut |p| format!("{:.2}×", deface_cli[&p.mp] / ingest_s[&p.mp]),
         );
+        // deface's command line also blurs and writes its output: the
+        // like-for-like figure adds Veil's render.
+        row("→ deface ÷ veil (ingest + render)", &mut |p| {
+            format!(
+                "{:.2}×",
+                deface_cli[&p.mp] / (ingest_s[&p.mp] + render_s[&p.mp])
+            )
+        });
         let script = root.join("examples/deface_boxes.py");
         row(
             "deface detector alone (in Python, as deface calls it)",
@@ -619,7 +627,7 @@ fn main() -> Result<()> {
         if o.quick { 2_000 } else { 10_000 },
     )?;
     store.print();
-    let _ = (render_ratio, rss, faces);
+    let _ = (rss, faces);
     Ok(())
 }
 

@@ -1051,18 +1051,33 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
     }
     let Scan {
         lines,
-        parsed,
+        mut parsed,
         claimed,
     } = scan(bytes);
     r.lines = lines.len();
+    // A ledger has a few signers and many entries: each key is parsed,
+    // fingerprinted and looked up once.
+    let mut signers: BTreeMap<(&str, &str, &str), Result<ssh_key::PublicKey, String>> =
+        BTreeMap::new();
+    for e in parsed.iter().flatten() {
+        let r = &e.reviewer;
+        signers
+            .entry((&r.key, &r.fingerprint, &r.name))
+            .or_insert_with(|| signer_problem(&r.key, &r.fingerprint, &r.name, trusted));
+    }
     let mut signatures: Vec<Option<String>> = lines
         .par_iter()
         .zip(parsed.par_iter())
         .map(|(l, p)| match p {
-            Ok(e) if l.complete => signature_problem(e, &bytes[l.start..l.end], trusted),
+            Ok(e) if l.complete => {
+                let r = &e.reviewer;
+                let signer = &signers[&(r.key.as_str(), r.fingerprint.as_str(), r.name.as_str())];
+                signature_problem(e, &bytes[l.start..l.end], signer)
+            }
             _ => None,
         })
         .collect();
+    drop(signers);
     let mut expected_seq: Option<u64> = Some(0);
     let mut prev_hash = ZERO_HASH.to_string();
     let mut prev_line = 0usize;
@@ -1090,7 +1105,8 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
             );
             break;
         }
-        let entry = match parsed[n].clone() {
+        // Each line is visited once: take its entry rather than copy it.
+        let entry = match std::mem::replace(&mut parsed[n], Err(LineError::NotJson)) {
             _ if claimed[n] => {
                 if debris.is_none() {
                     debris = Some(Debris {
@@ -1360,31 +1376,44 @@ fn check_claim(r: &mut VerifyReport, line_no: usize, entry: &Entry, start: usize
     }
 }
 
-/// What is wrong with an entry's signature, if anything. Pure, so `verify`
-/// checks every line's signature on all cores before its ordered pass.
-fn signature_problem(entry: &Entry, raw: &[u8], trusted: &AllowedSigners) -> Option<String> {
-    let key = match ssh_key::PublicKey::from_openssh(&entry.reviewer.key) {
-        Ok(k) => k,
-        Err(_) => {
-            return Some(format!(
-                "reviewer key '{}' is not an OpenSSH public key",
-                short(&entry.reviewer.key)
-            ));
-        }
-    };
+/// Whether a reviewer key, as an entry records it with its fingerprint, may
+/// sign: the parsed key, or what is wrong. Checked once per distinct key.
+fn signer_problem(
+    key: &str,
+    fingerprint: &str,
+    name: &str,
+    trusted: &AllowedSigners,
+) -> Result<ssh_key::PublicKey, String> {
+    let key = ssh_key::PublicKey::from_openssh(key)
+        .map_err(|_| format!("reviewer key '{}' is not an OpenSSH public key", short(key)))?;
     let fp = crate::keys::fingerprint_of(&key);
-    if fp != entry.reviewer.fingerprint {
-        return Some(format!(
-            "the recorded fingerprint {} is not the key's ({fp})",
-            entry.reviewer.fingerprint
+    if fp != fingerprint {
+        return Err(format!(
+            "the recorded fingerprint {fingerprint} is not the key's ({fp})"
         ));
     }
     if !trusted.contains(&key) {
-        return Some(format!(
+        return Err(format!(
             "signed by {fp} ('{}'), a key not in allowed_signers: an untrusted signer",
-            crate::text::printable(&entry.reviewer.name, 80)
+            crate::text::printable(name, 80)
         ));
     }
+    Ok(key)
+}
+
+/// What is wrong with an entry's signature, if anything, given what its
+/// signer's key check found. Pure, so `verify` checks every line's
+/// signature on all cores before its ordered pass.
+fn signature_problem(
+    entry: &Entry,
+    raw: &[u8],
+    signer: &Result<ssh_key::PublicKey, String>,
+) -> Option<String> {
+    let key = match signer {
+        Ok(k) => k,
+        Err(problem) => return Some(problem.clone()),
+    };
+    let fp = &entry.reviewer.fingerprint;
     // The message is the line's own fields minus `sig`, re-canonicalised.
     let msg = serde_json::from_slice::<Value>(raw)
         .ok()

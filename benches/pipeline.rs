@@ -1,0 +1,140 @@
+//! Criterion benchmarks of the steps after detection, on a 1 MP photo:
+//! render (orient, fill masks, encode, allowlist check) beside a plain
+//! decode + encode, the review pane's picture (compose + halfblocks/sixel
+//! encode), and `verify` of a 2,000-entry ledger. The full table at 1, 12
+//! and 48 MP with the peers: `cargo run --release --example bench_report`.
+//!
+//!     cargo bench --bench pipeline
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui_image::picker::ProtocolType;
+use std::hint::black_box;
+use std::io::Cursor;
+use std::path::Path;
+use veil::item::{Item, MaskKind, MaskOrigin, Rect};
+use veil::keys::{AllowedSigners, Reviewer};
+use veil::ledger::{Entry, EntryKind, Ledger};
+use veil::policy::Policy;
+use veil::tui::geometry::viewport;
+use veil::tui::image::{FrameRequest, Graphics, MaskOutline, Pyramid, compose_frame, encode};
+
+fn photo() -> (Vec<u8>, image::RgbImage) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faces/small_faces_12mp.jpg");
+    let img = image::open(&path)
+        .expect("tests/faces/small_faces_12mp.jpg")
+        .resize_exact(1155, 866, image::imageops::FilterType::Triangle);
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encode JPEG");
+    (out.into_inner(), img.to_rgb8())
+}
+
+fn item_for(jpeg: &[u8], w: u32, h: u32) -> Item {
+    let sha = veil::ledger::sha256_hex(jpeg);
+    let mut item = veil::tui::testing::item(&veil::item::item_id_for(&sha), w, h);
+    item.sha256 = sha;
+    item.masks.clear();
+    for i in 0..4 {
+        item.add_mask(
+            MaskKind::Face,
+            Rect::new(100 + 200 * i, 300, 120, 150),
+            MaskOrigin::Manual,
+        );
+    }
+    item
+}
+
+fn render(c: &mut Criterion) {
+    let (jpeg, rgb) = photo();
+    let policy = Policy::default();
+    let item = item_for(&jpeg, rgb.width(), rgb.height());
+    let mut g = c.benchmark_group("1mp");
+    g.sample_size(20);
+    g.bench_function("render_encode_allowlist", |b| {
+        b.iter(|| {
+            veil::redact::render_from_bytes(black_box(&jpeg), &item, &policy).map(|r| r.sha256)
+        })
+    });
+    g.bench_function("plain_decode_encode", |b| {
+        b.iter(|| {
+            let img = image::load_from_memory(black_box(&jpeg))
+                .expect("decode")
+                .to_rgb8();
+            veil::redact::encode(&img, policy.output.format, policy.output.jpeg_quality)
+                .map(|b| b.len())
+        })
+    });
+    let pyramid = Pyramid::new(rgb.clone());
+    let sixel = Graphics {
+        protocol: ProtocolType::Sixel,
+        font: (10, 20),
+        tmux: false,
+    };
+    for (name, graphics, cells) in [
+        (
+            "frame_halfblocks_80x24",
+            Graphics::halfblocks(),
+            (38u16, 21u16),
+        ),
+        ("frame_sixel_80x24", sixel, (38, 21)),
+        ("frame_sixel_200x60", sixel, (114, 57)),
+    ] {
+        let req = FrameRequest {
+            item_id: item.id.clone(),
+            viewport: viewport(
+                (rgb.width(), rgb.height()),
+                graphics.pane_pixels(cells),
+                100,
+                (rgb.width() as f64 / 2.0, rgb.height() as f64 / 2.0),
+            ),
+            cells,
+            masks: item
+                .masks
+                .iter()
+                .map(|m| MaskOutline {
+                    id: m.id,
+                    kind: m.kind,
+                    rect: m.rect,
+                })
+                .collect(),
+            selected: item.masks.first().map(|m| m.id),
+            graphics,
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| encode(compose_frame(&pyramid, black_box(&req)), cells, graphics, 1).is_ok())
+        });
+    }
+    g.finish();
+}
+
+fn verify(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("ledger.jsonl");
+    let reviewer = Reviewer::generate("bench").expect("key");
+    let (jpeg, rgb) = photo();
+    let item = item_for(&jpeg, rgb.width(), rgb.height());
+    let mut ledger = Ledger::open(&path).expect("ledger");
+    for _ in 0..4 {
+        let drafts = (0..500)
+            .map(|_| {
+                let mut e = Entry::draft(EntryKind::Reject);
+                e.describe_item(&item);
+                e.reason = Some("benchmark entry".into());
+                e
+            })
+            .collect();
+        ledger.append(&reviewer, drafts).expect("append");
+    }
+    drop(ledger);
+    let bytes = std::fs::read(&path).expect("read ledger");
+    let trusted = AllowedSigners::parse(&reviewer.allowed_signers_line());
+    let mut g = c.benchmark_group("ledger");
+    g.sample_size(10);
+    g.bench_function("verify_2000_entries", |b| {
+        b.iter(|| veil::ledger::verify(black_box(&bytes), &trusted, None).entries)
+    });
+    g.finish();
+}
+
+criterion_group!(benches, render, verify);
+criterion_main!(benches);
