@@ -357,6 +357,54 @@ fn orientation_to_exif(o: Orientation) -> u8 {
     o.to_exif()
 }
 
+/// `region` of `image` (all of it when `None`) scaled to `size`: bilinear
+/// (triangle filter) when `smooth`, else nearest-neighbour, which keeps
+/// enlarged pixels square. SIMD on the 8-bit pixels, with no floating-point
+/// copy of the image (the `image` crate's resize makes one, 12 bytes a
+/// pixel), and no copy of the region.
+pub fn resize_rgb(
+    image: &RgbImage,
+    region: Option<(u32, u32, u32, u32)>,
+    size: (u32, u32),
+    smooth: bool,
+) -> RgbImage {
+    use fast_image_resize as fr;
+    let (w, h) = (size.0.max(1), size.1.max(1));
+    let (x, y, rw, rh) = region.unwrap_or((0, 0, image.width(), image.height()));
+    let alg = if smooth {
+        fr::ResizeAlg::Convolution(fr::FilterType::Bilinear)
+    } else {
+        fr::ResizeAlg::Nearest
+    };
+    let options = fr::ResizeOptions::new().resize_alg(alg).crop(
+        f64::from(x),
+        f64::from(y),
+        f64::from(rw),
+        f64::from(rh),
+    );
+    let mut out = fr::images::Image::new(w, h, fr::PixelType::U8x3);
+    let fast = fr::images::ImageRef::new(
+        image.width(),
+        image.height(),
+        image.as_raw(),
+        fr::PixelType::U8x3,
+    )
+    .ok()
+    .and_then(|src| fr::Resizer::new().resize(&src, &mut out, &options).ok())
+    .and_then(|()| RgbImage::from_raw(w, h, out.into_vec()));
+    // Only sizes that do not match the buffer fail above; the slow path
+    // still gives an image rather than none.
+    fast.unwrap_or_else(|| {
+        let crop = image::imageops::crop_imm(image, x, y, rw, rh).to_image();
+        let filter = if smooth {
+            image::imageops::FilterType::Triangle
+        } else {
+            image::imageops::FilterType::Nearest
+        };
+        image::imageops::resize(&crop, w, h, filter)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,52 +466,23 @@ mod tests {
         let up = apply_orientation(img, 6);
         assert_eq!((up.width(), up.height()), (10, 40));
     }
-}
 
-/// `region` of `image` (all of it when `None`) scaled to `size`: bilinear
-/// (triangle filter) when `smooth`, else nearest-neighbour, which keeps
-/// enlarged pixels square. SIMD on the 8-bit pixels, with no floating-point
-/// copy of the image (the `image` crate's resize makes one, 12 bytes a
-/// pixel), and no copy of the region.
-pub fn resize_rgb(
-    image: &RgbImage,
-    region: Option<(u32, u32, u32, u32)>,
-    size: (u32, u32),
-    smooth: bool,
-) -> RgbImage {
-    use fast_image_resize as fr;
-    let (w, h) = (size.0.max(1), size.1.max(1));
-    let (x, y, rw, rh) = region.unwrap_or((0, 0, image.width(), image.height()));
-    let alg = if smooth {
-        fr::ResizeAlg::Convolution(fr::FilterType::Bilinear)
-    } else {
-        fr::ResizeAlg::Nearest
-    };
-    let options = fr::ResizeOptions::new().resize_alg(alg).crop(
-        f64::from(x),
-        f64::from(y),
-        f64::from(rw),
-        f64::from(rh),
-    );
-    let mut out = fr::images::Image::new(w, h, fr::PixelType::U8x3);
-    let fast = fr::images::ImageRef::new(
-        image.width(),
-        image.height(),
-        image.as_raw(),
-        fr::PixelType::U8x3,
-    )
-    .ok()
-    .and_then(|src| fr::Resizer::new().resize(&src, &mut out, &options).ok())
-    .and_then(|()| RgbImage::from_raw(w, h, out.into_vec()));
-    // Only sizes that do not match the buffer fail above; the slow path
-    // still gives an image rather than none.
-    fast.unwrap_or_else(|| {
-        let crop = image::imageops::crop_imm(image, x, y, rw, rh).to_image();
-        let filter = if smooth {
-            image::imageops::FilterType::Triangle
-        } else {
-            image::imageops::FilterType::Nearest
-        };
-        image::imageops::resize(&crop, w, h, filter)
-    })
+    #[test]
+    fn resizing_a_region_keeps_its_pixels_and_nearest_keeps_them_square() {
+        let mut img = RgbImage::from_pixel(40, 30, image::Rgb([0, 0, 0]));
+        for y in 10..20 {
+            for x in 20..30 {
+                img.put_pixel(x, y, image::Rgb([200, 100, 50]));
+            }
+        }
+        // The 10×10 patch alone, enlarged 3× without smoothing: every pixel its colour.
+        let big = resize_rgb(&img, Some((20, 10, 10, 10)), (30, 30), false);
+        assert_eq!(big.dimensions(), (30, 30));
+        assert!(big.pixels().all(|p| p.0 == [200, 100, 50]));
+        // Halved with smoothing: the patch's middle keeps its colour, the
+        // black around it stays black.
+        let small = resize_rgb(&img, None, (20, 15), true);
+        assert_eq!(small.get_pixel(12, 7).0, [200, 100, 50]);
+        assert_eq!(small.get_pixel(2, 2).0, [0, 0, 0]);
+    }
 }

@@ -1422,7 +1422,7 @@ fn signature_problem(
             canonical(&v).ok()
         })
         .unwrap_or_default();
-    crate::keys::verify_signature(&key, &msg, &entry.sig)
+    crate::keys::verify_signature(key, &msg, &entry.sig)
         .err()
         .map(|e| {
             format!("signature by {fp} does not verify ({e}): the entry was changed after signing")
