@@ -12,6 +12,7 @@ use ratatui_image::picker::ProtocolType;
 use ratatui_image::protocol::{
     Protocol, halfblocks::Halfblocks, iterm2::Iterm2, kitty::Kitty, sixel::Sixel,
 };
+use std::fmt::Write as _;
 
 /// Neutral grey around the photograph (not part of the image, not themed).
 pub const BACKDROP: Rgb<u8> = Rgb([28, 28, 28]);
@@ -282,15 +283,28 @@ pub fn encode(
     Ok(match g.protocol {
         ProtocolType::Halfblocks => Protocol::Halfblocks(Halfblocks::new(img, size).map_err(err)?),
         ProtocolType::Sixel => {
-            // Encode as for a bare terminal, then wrap for tmux ourselves:
-            // ratatui-image 11.1.0 leaves the sixel's own closing ESC \
-            // undoubled inside the passthrough, which ends it early.
-            let mut sixel = Sixel::new(img, size, false).map_err(err)?;
-            if g.tmux {
-                sixel.data = tmux_passthrough(&sixel.data);
-                sixel.is_tmux = true;
+            // Our own encoder (see `sixel`): ratatui-image's takes longer
+            // than a redraw may. Erase the cells first, as ratatui-image
+            // does, so nothing of the last picture shows through; then wrap
+            // for tmux ourselves: ratatui-image 11.1.0 leaves the sixel's own
+            // closing ESC \ undoubled inside the passthrough.
+            let mut data = String::new();
+            for _ in 0..cells.1 {
+                let _ = write!(data, "\x1b[{}X\x1b[1B", cells.0);
             }
-            Protocol::Sixel(sixel)
+            let _ = write!(data, "\x1b[{}A", cells.1);
+            match img.as_rgb8() {
+                Some(rgb) => data.push_str(&super::sixel::encode(rgb)),
+                None => data.push_str(&super::sixel::encode(&img.to_rgb8())),
+            }
+            if g.tmux {
+                data = tmux_passthrough(&data);
+            }
+            Protocol::Sixel(Sixel {
+                data,
+                size,
+                is_tmux: g.tmux,
+            })
         }
         ProtocolType::Kitty => {
             Protocol::Kitty(Kitty::new(img, size, kitty_id, g.tmux, false).map_err(err)?)

@@ -12,6 +12,7 @@ pub mod app;
 pub mod geometry;
 pub mod image;
 pub mod services;
+mod sixel;
 pub mod terminal;
 #[doc(hidden)]
 pub mod testing;
