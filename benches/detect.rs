@@ -4,28 +4,16 @@
 //!
 //!     cargo bench --bench detect
 
+mod common;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
-use std::io::Cursor;
-use std::path::Path;
 use veil::detect::from_policy;
 use veil::policy::{DetectorPolicy, Limits};
 
-/// tests/faces/small_faces_12mp.jpg scaled to 1155×866 (1 MP), as JPEG bytes.
-fn one_megapixel_jpeg() -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faces/small_faces_12mp.jpg");
-    let img = image::open(&path)
-        .expect("tests/faces/small_faces_12mp.jpg")
-        .resize_exact(1155, 866, image::imageops::FilterType::Triangle);
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg)
-        .expect("encode JPEG");
-    out.into_inner()
-}
-
 fn ingest_steps(c: &mut Criterion) {
-    let jpeg = one_megapixel_jpeg();
+    let (jpeg, _) = common::photo();
     let limits = Limits::default();
     let mut g = c.benchmark_group("1mp");
     g.sample_size(10);

@@ -6,28 +6,18 @@
 //!
 //!     cargo bench --bench pipeline
 
+mod common;
+
+use common::photo;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui_image::picker::ProtocolType;
 use std::hint::black_box;
-use std::io::Cursor;
-use std::path::Path;
 use veil::item::{Item, MaskKind, MaskOrigin, Rect};
 use veil::keys::{AllowedSigners, Reviewer};
 use veil::ledger::{Entry, EntryKind, Ledger};
 use veil::policy::Policy;
 use veil::tui::geometry::viewport;
 use veil::tui::image::{FrameRequest, Graphics, MaskOutline, Pyramid, compose_frame, encode};
-
-fn photo() -> (Vec<u8>, image::RgbImage) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faces/small_faces_12mp.jpg");
-    let img = image::open(&path)
-        .expect("tests/faces/small_faces_12mp.jpg")
-        .resize_exact(1155, 866, image::imageops::FilterType::Triangle);
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg)
-        .expect("encode JPEG");
-    (out.into_inner(), img.to_rgb8())
-}
 
 fn item_for(jpeg: &[u8], w: u32, h: u32) -> Item {
     let sha = veil::ledger::sha256_hex(jpeg);
@@ -88,15 +78,7 @@ fn render(c: &mut Criterion) {
                 (rgb.width() as f64 / 2.0, rgb.height() as f64 / 2.0),
             ),
             cells,
-            masks: item
-                .masks
-                .iter()
-                .map(|m| MaskOutline {
-                    id: m.id,
-                    kind: m.kind,
-                    rect: m.rect,
-                })
-                .collect(),
+            masks: item.masks.iter().map(MaskOutline::from).collect(),
             selected: item.masks.first().map(|m| m.id),
             graphics,
         };

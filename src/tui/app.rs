@@ -349,15 +349,7 @@ impl App {
             item_id: item.id.clone(),
             viewport,
             cells: self.image_cells(),
-            masks: item
-                .masks
-                .iter()
-                .map(|m| MaskOutline {
-                    id: m.id,
-                    kind: m.kind,
-                    rect: m.rect,
-                })
-                .collect(),
+            masks: item.masks.iter().map(MaskOutline::from).collect(),
             selected: self.selected,
             graphics: self.graphics,
         })

@@ -82,6 +82,16 @@ pub struct MaskOutline {
     pub rect: Rect,
 }
 
+impl From<&crate::item::Mask> for MaskOutline {
+    fn from(m: &crate::item::Mask) -> MaskOutline {
+        MaskOutline {
+            id: m.id,
+            kind: m.kind,
+            rect: m.rect,
+        }
+    }
+}
+
 /// Everything that determines one picture of the image pane; two equal
 /// requests give the same picture.
 #[derive(Debug, Clone, PartialEq, Eq)]
