@@ -287,11 +287,14 @@ pub fn encode(
     kitty_id: u32,
 ) -> Result<Protocol, String> {
     let size = Size::new(cells.0, cells.1);
-    let img = DynamicImage::ImageRgb8(picture);
+    // ratatui-image's encoders take an owned DynamicImage; ours the pixels.
+    let img = DynamicImage::ImageRgb8;
     let err =
         |e: ratatui_image::errors::Errors| format!("encoding the image for the terminal: {e}");
     Ok(match g.protocol {
-        ProtocolType::Halfblocks => Protocol::Halfblocks(Halfblocks::new(img, size).map_err(err)?),
+        ProtocolType::Halfblocks => {
+            Protocol::Halfblocks(Halfblocks::new(img(picture), size).map_err(err)?)
+        }
         ProtocolType::Sixel => {
             // Our own encoder (see `sixel`): ratatui-image's takes longer
             // than a redraw may. Erase the cells first, as ratatui-image
@@ -303,10 +306,7 @@ pub fn encode(
                 let _ = write!(data, "\x1b[{}X\x1b[1B", cells.0);
             }
             let _ = write!(data, "\x1b[{}A", cells.1);
-            match img.as_rgb8() {
-                Some(rgb) => data.push_str(&super::sixel::encode(rgb)),
-                None => data.push_str(&super::sixel::encode(&img.to_rgb8())),
-            }
+            data.push_str(&super::sixel::encode(&picture));
             if g.tmux {
                 data = tmux_passthrough(&data);
             }
@@ -317,9 +317,11 @@ pub fn encode(
             })
         }
         ProtocolType::Kitty => {
-            Protocol::Kitty(Kitty::new(img, size, kitty_id, g.tmux, false).map_err(err)?)
+            Protocol::Kitty(Kitty::new(img(picture), size, kitty_id, g.tmux, false).map_err(err)?)
         }
-        ProtocolType::Iterm2 => Protocol::ITerm2(Iterm2::new(img, size, g.tmux).map_err(err)?),
+        ProtocolType::Iterm2 => {
+            Protocol::ITerm2(Iterm2::new(img(picture), size, g.tmux).map_err(err)?)
+        }
     })
 }
 

@@ -124,18 +124,20 @@ fn median_cut(img: &RgbImage) -> (Vec<[u8; 3]>, Vec<u8>) {
         .map(|(b, n)| (b as u16, *n))
         .collect();
     let channel = |b: u16, ch: usize| (b >> (10 - 5 * ch)) & 31;
-    // Boxes are ranges of `bins`; split the most populous box that still
-    // spans more than one value, along its widest channel, at its median.
-    let mut boxes: Vec<(usize, usize)> = vec![(0, bins.len())];
+    // Boxes are ranges of `bins` with their pixel count; split the most
+    // populous box that holds more than one bin, along its widest channel,
+    // at its median.
+    let population = |bins: &[(u16, u32)]| bins.iter().map(|x| u64::from(x.1)).sum::<u64>();
+    let mut boxes: Vec<(usize, usize, u64)> = vec![(0, bins.len(), population(&bins))];
     while boxes.len() < COLOURS {
         let pick = boxes
             .iter()
             .enumerate()
-            .filter(|(_, (a, b))| b - a > 1)
-            .max_by_key(|(_, (a, b))| bins[*a..*b].iter().map(|x| u64::from(x.1)).sum::<u64>())
+            .filter(|(_, (a, b, _))| b - a > 1)
+            .max_by_key(|(_, (_, _, n))| *n)
             .map(|(i, _)| i);
         let Some(i) = pick else { break };
-        let (a, b) = boxes[i];
+        let (a, b, total) = boxes[i];
         let slice = &mut bins[a..b];
         let widest = (0..3)
             .max_by_key(|&ch| {
@@ -147,7 +149,6 @@ fn median_cut(img: &RgbImage) -> (Vec<[u8; 3]>, Vec<u8>) {
             })
             .unwrap_or(0);
         slice.sort_unstable_by_key(|x| channel(x.0, widest));
-        let total: u64 = slice.iter().map(|x| u64::from(x.1)).sum();
         let mut acc = 0;
         let mut cut = 1;
         for (k, x) in slice.iter().enumerate() {
@@ -158,14 +159,15 @@ fn median_cut(img: &RgbImage) -> (Vec<[u8; 3]>, Vec<u8>) {
             }
         }
         let cut = cut.clamp(1, slice.len() - 1);
-        boxes[i] = (a, a + cut);
-        boxes.push((a + cut, b));
+        let first = population(&slice[..cut]);
+        boxes[i] = (a, a + cut, first);
+        boxes.push((a + cut, b, total - first));
     }
     let mut lut = vec![0u8; 1 << 15];
     let palette = boxes
         .iter()
         .enumerate()
-        .map(|(i, &(a, b))| {
+        .map(|(i, &(a, b, _))| {
             let (mut sum, mut n) = ([0u64; 3], 0u64);
             for &(bin, count) in &bins[a..b] {
                 lut[usize::from(bin)] = i as u8;
