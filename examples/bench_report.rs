@@ -89,9 +89,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Median wall seconds of `runs` calls of `f` (after one warm-up call).
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
-    black_box(f());
-    median(
+fn time<T>(runs: usize, f: impl FnMut() -> T) -> f64 {
+    timed(runs, f).0
+}
+
+/// [`time`], and what the warm-up call returned.
+fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let first = f();
+    let secs = median(
         (0..runs.max(1))
             .map(|_| {
                 let t = Instant::now();
@@ -99,7 +104,8 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
                 t.elapsed().as_secs_f64()
             })
             .collect(),
-    )
+    );
+    (secs, first)
 }
 
 /// Median seconds of `runs` calls of `f`, each given a fresh input made by
@@ -333,7 +339,6 @@ fn main() -> Result<()> {
             |img| veil::image_io::apply_orientation(img, 6).width(),
         ))
     });
-    let mut faces = std::collections::HashMap::new();
     for engine in ["rustface", "centerface"] {
         let detector = from_policy(&DetectorPolicy {
             engine: engine.into(),
@@ -341,12 +346,10 @@ fn main() -> Result<()> {
         })?
         .context("an engine")?;
         row(&format!("detect: {engine}"), &mut |p| {
-            let found = detector.detect_rgb(&p.rgb).map(|f| f.len()).unwrap_or(0);
-            faces.insert((engine, p.mp), found);
-            format!(
-                "{} ({found} faces)",
-                ms(time(runs_for(p.mp), || detector.detect_rgb(&p.rgb)))
-            )
+            let (secs, found) = timed(runs_for(p.mp), || {
+                detector.detect_rgb(&p.rgb).map_or(0, |f| f.len())
+            });
+            format!("{} ({found} faces)", ms(secs))
         });
     }
     let mut ingest_s = std::collections::HashMap::new();
@@ -382,7 +385,6 @@ fn main() -> Result<()> {
         render_s.insert(p.mp, r);
         format!("{} ({:.2}× decode+encode {})", ms(r), r / plain, ms(plain))
     });
-    let mut rss = Vec::new();
     row("peak memory of one ingest (child process)", &mut |p| {
         let ws = tmp.path().join(format!("ws-rss-{}", p.mp));
         let exe = std::env::current_exe().expect("current exe");
@@ -398,7 +400,6 @@ fn main() -> Result<()> {
         match peak {
             Some(peak) => {
                 let decoded = p.rgb.as_raw().len() as u64;
-                rss.push((p.mp, peak, decoded));
                 format!(
                     "{} ({:.1}× decoded {})",
                     mib(peak),
@@ -624,7 +625,6 @@ fn main() -> Result<()> {
         if o.quick { 2_000 } else { 10_000 },
     )?;
     store.print();
-    let _ = (rss, faces);
     Ok(())
 }
 
