@@ -150,11 +150,12 @@ fn pick_item(ws: &Path) -> String {
         .expect("a pending demo item with masks")
 }
 
-#[test]
-fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
+/// The demo workspace with a reviewer identity, or `None` (and a note) when
+/// tmux is missing.
+fn demo_env(test: &str) -> Option<Env> {
     if !tmux_available() {
-        eprintln!("tui_e2e: tmux is not installed; skipping the end-to-end review test");
-        return;
+        eprintln!("tui_e2e: tmux is not installed; skipping {test}");
+        return None;
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let env = Env {
@@ -168,15 +169,18 @@ fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
         &env.veil(&["reviewer", "init", "--name", "E2E Reviewer"]),
         "veil reviewer init",
     );
-    let id = pick_item(&env.ws);
-    let masks = env.item(&id)["masks"].as_array().map_or(0, |m| m.len());
+    Some(env)
+}
 
+/// `veil review` on item `id` in a new tmux server, then `after` in the
+/// same shell; returns once the item's picture is on screen.
+fn start_review(env: &Env, id: &str, after: &str, name: &str) -> Tmux {
     let tmux = Tmux {
-        socket: format!("veil-e2e-{}", std::process::id()),
+        socket: format!("veil-e2e-{name}-{}", std::process::id()),
     };
     let command = format!(
         "env HOME='{home}' XDG_CONFIG_HOME='{home}/.config' TERM=xterm-256color '{VEIL}' \
-         --workspace '{ws}' review --graphics halfblocks {id}; echo VEIL-EXIT=$?; sleep 60",
+         --workspace '{ws}' review --graphics halfblocks {id}; echo VEIL-EXIT=$?; {after}; sleep 60",
         home = env.home.display(),
         ws = env.ws.display(),
     );
@@ -194,24 +198,40 @@ fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
     ok(&out, "tmux new-session");
     tmux.wait_for(&format!("{} ·", &id[..8]), 20);
     tmux.wait_for("IMAGE", 20);
+    tmux
+}
+
+/// Verify mask `i` with `z` (more than one `z` when the mask is larger than
+/// the view at the minimum zoom).
+fn verify_mask(tmux: &Tmux, env: &Env, id: &str, i: usize) {
+    let start = Instant::now();
+    loop {
+        tmux.keys(&["z"]);
+        std::thread::sleep(Duration::from_millis(400));
+        if !env.item(id)["masks"][i]["zoom_check"].is_null() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "mask {i} never verified; screen:\n{}",
+            tmux.screen()
+        );
+    }
+}
+
+#[test]
+fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
+    let Some(env) = demo_env("the end-to-end review test") else {
+        return;
+    };
+    let id = pick_item(&env.ws);
+    let masks = env.item(&id)["masks"].as_array().map_or(0, |m| m.len());
+    let tmux = start_review(&env, &id, "true", "approve");
 
     // Verify every mask: z shows it at the minimum zoom; a mask larger than
     // the view at that zoom takes one z per part.
     for i in 0..masks {
-        let start = Instant::now();
-        loop {
-            tmux.keys(&["z"]);
-            std::thread::sleep(Duration::from_millis(400));
-            let v = env.item(&id);
-            if !v["masks"][i]["zoom_check"].is_null() {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "mask {i} never verified; screen:\n{}",
-                tmux.screen()
-            );
-        }
+        verify_mask(&tmux, &env, &id, i);
         tmux.keys(&["Tab"]);
     }
     let screen = tmux.wait_for("all masks seen at minimum zoom", 10);
@@ -247,4 +267,71 @@ fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
         "out/{name} missing"
     );
     ok(&env.veil(&["verify"]), "veil verify");
+}
+
+/// The process whose parent is `parent` (Linux `/proc`).
+#[cfg(target_os = "linux")]
+fn child_of(parent: u32) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+        // pid (comm) state ppid …; comm may hold spaces and parentheses.
+        let ppid: u32 = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        (ppid == parent).then_some(pid)
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_during_review_gives_the_terminal_back_and_keeps_every_change() {
+    let Some(env) = demo_env("the SIGTERM review test") else {
+        return;
+    };
+    let id = pick_item(&env.ws);
+    let tmux = start_review(
+        &env,
+        &id,
+        r#"case "$(stty -a)" in *-icanon*) echo TTY=raw;; *) echo TTY=cooked;; esac"#,
+        "sigterm",
+    );
+    verify_mask(&tmux, &env, &id, 0);
+
+    let shell: u32 = String::from_utf8_lossy(
+        &tmux
+            .cmd(&["list-panes", "-t", "e2e", "-F", "#{pane_pid}"])
+            .stdout,
+    )
+    .trim()
+    .parse()
+    .expect("the pane's shell pid");
+    let veil = child_of(shell).expect("veil running under the pane's shell");
+    // SAFETY: kill(2) with a pid we just read and a valid signal number.
+    assert_eq!(
+        unsafe { libc::kill(veil, libc::SIGTERM) },
+        0,
+        "kill -TERM {veil}"
+    );
+
+    let screen = tmux.wait_for("TTY=", 20);
+    assert!(screen.contains("VEIL-EXIT=1"), "{screen}");
+    assert!(screen.contains("review stopped by SIGTERM"), "{screen}");
+    assert!(screen.contains("TTY=cooked"), "raw mode left on:\n{screen}");
+    let alternate = tmux.cmd(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&alternate.stdout).trim(),
+        "0",
+        "still on the alternate screen"
+    );
+
+    // The change made before the signal is on disk, and the place is remembered.
+    assert!(!env.item(&id)["masks"][0]["zoom_check"].is_null());
+    let resume = std::fs::read_to_string(env.ws.join("cache").join("review.json"))
+        .expect("cache/review.json");
+    assert!(resume.contains(&id), "{resume}");
 }

@@ -31,6 +31,7 @@ use crossterm::event::{self, Event};
 use serde::{Deserialize, Serialize};
 use services::{LiveServices, Services};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use update::{Effect, Msg, msg_for_key, update};
 use worker::{Job, Source, Worker};
@@ -101,10 +102,52 @@ pub fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
         .context("reading the terminal size")?;
     update(&mut app, Msg::Resized(size.width, size.height));
 
-    let result = event_loop(&mut session, &mut app, &worker, services.as_ref());
+    let stop = StopSignals::register().context("setting up signal handling")?;
+    let result = event_loop(&mut session, &mut app, &worker, services.as_ref(), &stop);
     drop(session);
     remember(&app, ws);
     result
+}
+
+/// `SIGTERM`, `SIGHUP` (the SSH connection dropped) and `SIGINT` (sent by
+/// `kill`; in raw mode Ctrl-C is a key) end the review the way `q` does:
+/// pending saves run, the terminal is given back, the place is remembered
+/// and the item lock released. A second signal while that happens ends the
+/// process at once.
+struct StopSignals {
+    received: Arc<AtomicUsize>,
+}
+
+impl StopSignals {
+    const SIGNALS: [i32; 3] = [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ];
+
+    fn register() -> std::io::Result<StopSignals> {
+        let received = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(AtomicBool::new(false));
+        for signal in Self::SIGNALS {
+            // Order matters: the shutdown check runs before the flag is set,
+            // so only a second signal exits at once.
+            signal_hook::flag::register_conditional_shutdown(signal, 1, seen.clone())?;
+            signal_hook::flag::register(signal, seen.clone())?;
+            signal_hook::flag::register_usize(signal, received.clone(), signal as usize)?;
+        }
+        Ok(StopSignals { received })
+    }
+
+    /// The signal's name, once one has arrived.
+    fn received(&self) -> Option<&'static str> {
+        match self.received.load(Ordering::Relaxed) as i32 {
+            0 => None,
+            signal_hook::consts::SIGTERM => Some("SIGTERM"),
+            signal_hook::consts::SIGHUP => Some("SIGHUP"),
+            signal_hook::consts::SIGINT => Some("SIGINT"),
+            _ => Some("a signal"),
+        }
+    }
 }
 
 /// Start where asked, else where the operator last was.
@@ -150,6 +193,7 @@ fn event_loop(
     app: &mut App,
     worker: &Worker,
     services: &dyn Services,
+    stop: &StopSignals,
 ) -> anyhow::Result<()> {
     let mut sent_frame = None;
     let mut prefetched_for: Option<String> = None;
@@ -218,6 +262,9 @@ fn event_loop(
         }
         if !pending.is_empty() {
             continue;
+        }
+        if let Some(signal) = stop.received() {
+            anyhow::bail!("review stopped by {signal}; every change was already saved");
         }
         if event::poll(Duration::from_millis(40)).context("reading the keyboard")? {
             let msg = match event::read().context("reading the keyboard")? {
