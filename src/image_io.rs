@@ -136,6 +136,15 @@ fn limits(l: &Limits) -> image::Limits {
     lim
 }
 
+/// Width and height from the header alone (before orientation), or `None`
+/// when the header cannot be read.
+pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let format = sniff(bytes).ok()?;
+    ImageReader::with_format(Cursor::new(bytes), format.image_format())
+        .into_dimensions()
+        .ok()
+}
+
 /// Decode `bytes` under the policy's limits and apply EXIF orientation.
 pub fn decode_upright(bytes: &[u8], l: &Limits) -> Result<Decoded, DecodeError> {
     decode_with(bytes, l, None)

@@ -8,12 +8,12 @@
 use crate::detect::Detector;
 use crate::item::{ITEM_FORMAT, Item, ItemState, MaskKind, MaskOrigin, item_id_for};
 use crate::workspace::{Workspace, WorkspaceError};
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,28 +100,62 @@ pub fn ingest(
         .map(|i| (i.source, i.id))
         .collect();
     let detector = crate::detect::from_policy(&ws.policy.detector)?;
-    let now = crate::ledger::now_ts();
-    let claimed: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    let run = Run {
+        ws,
+        detector: detector.as_deref(),
+        now: crate::ledger::now_ts(),
+    };
+    let memory = Budget::new(
+        ws.policy
+            .limits
+            .ingest_memory_mib
+            .saturating_mul(1024 * 1024),
+    );
+    // Enough files queued to keep every core busy, and no more read ahead.
+    let in_flight = Budget::new(2 * rayon::current_num_threads() as u64);
+    let done = AtomicUsize::new(0);
     let total = files.len() + skipped.len();
-    for s in &skipped {
-        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        progress(n, total, s);
+    let reports = Mutex::new(Vec::with_capacity(total));
+    let report = |path: &Path, outcome: Outcome| {
+        let report = FileReport {
+            path: path.to_path_buf(),
+            outcome,
+        };
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        progress(n, total, &report);
+        reports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(report);
+    };
+    for s in skipped {
+        report(&s.path, s.outcome);
     }
-    let mut reports: Vec<FileReport> = files
-        .par_iter()
-        .map(|path| {
-            let outcome = ingest_file(ws, path, detector.as_deref(), &claimed, &now);
-            let report = FileReport {
-                path: path.clone(),
-                outcome,
-            };
-            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress(n, total, &report);
-            report
-        })
-        .collect();
-    reports.extend(skipped);
+    // This thread reads and hashes the files in order and hands each photo
+    // to rayon's pool once it fits the memory budget (its bytes and its
+    // decoded pixels); the detector spreads each photo's tiles over the same
+    // pool. Only this thread, never one of the pool's, waits on a budget: a
+    // pool thread waiting there could be the one whose stolen tile the
+    // holder of the budget needs.
+    let mut claimed = HashSet::new();
+    rayon::in_place_scope(|scope| {
+        for path in &files {
+            match run.read(path, &mut claimed) {
+                Ok(original) => {
+                    let slot = in_flight.reserve(1);
+                    let held = memory.reserve(original.memory_bytes());
+                    let (run, report) = (&run, &report);
+                    scope.spawn(move |_| {
+                        let outcome = run.add(original);
+                        drop((held, slot));
+                        report(path, outcome);
+                    });
+                }
+                Err(outcome) => report(path, outcome),
+            }
+        }
+    });
+    let mut reports = reports.into_inner().unwrap_or_else(PoisonError::into_inner);
     reports.sort_by(|a, b| a.path.cmp(&b.path));
     flag_changed_originals(ws, &previous, &reports);
     Ok(IngestReport { files: reports })
@@ -258,58 +292,141 @@ fn read_original(path: &Path, max_bytes: u64) -> Result<(Vec<u8>, String), Strin
     Ok((bytes, hex::encode(hasher.finalize())))
 }
 
-fn ingest_file(
-    ws: &Workspace,
-    path: &Path,
-    detector: Option<&dyn Detector>,
-    claimed: &Mutex<HashSet<String>>,
-    now: &str,
-) -> Outcome {
-    let max = ws.policy.limits.max_file_mib.saturating_mul(1024 * 1024);
-    let (bytes, sha) = match read_original(path, max) {
-        Ok(r) => r,
-        Err(reason) => return record_unreadable(ws, path, reason, now),
-    };
-    let id = item_id_for(&sha);
-    let first_claim = claimed
-        .lock()
-        .map(|mut set| set.insert(id.clone()))
-        .unwrap_or(false);
-    match ws.load_item(&id) {
-        Ok(existing) => return existing_outcome(ws, existing, path),
-        Err(WorkspaceError::NoSuchItem(_)) if first_claim => {}
-        Err(WorkspaceError::NoSuchItem(_)) => {
-            // Another file in this run has the same bytes and is being ingested now.
-            return Outcome::Duplicate {
-                id,
-                of: PathBuf::from("(another file in this run)"),
-            };
-        }
-        Err(e) => {
-            return Outcome::Failed {
-                id: Some(id),
-                reason: format!("existing item file is unreadable: {e}"),
-            };
+/// What every file of one ingest run shares.
+struct Run<'a> {
+    ws: &'a Workspace,
+    detector: Option<&'a dyn Detector>,
+    now: String,
+}
+
+/// An original read into memory that has no item yet.
+struct Original<'a> {
+    path: &'a Path,
+    bytes: Vec<u8>,
+    sha: String,
+}
+
+impl Original<'_> {
+    /// The file's bytes and its decoded photo (3 bytes a pixel, from the
+    /// header; nothing when the header cannot be read, as decoding will
+    /// then fail at once).
+    fn memory_bytes(&self) -> u64 {
+        let decoded = crate::image_io::dimensions(&self.bytes)
+            .map_or(0, |(w, h)| u64::from(w) * u64::from(h) * 3);
+        self.bytes.len() as u64 + decoded
+    }
+}
+
+/// A weighted semaphore: how much of something (bytes of decoded photo,
+/// files in flight) ingest may hold at once. A request larger than the
+/// whole budget waits until it can run alone. Never reserve from a rayon
+/// pool thread (see [`ingest`]).
+struct Budget {
+    limit: u64,
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+/// A share of the [`Budget`], returned when dropped.
+struct Reservation<'a> {
+    budget: &'a Budget,
+    bytes: u64,
+}
+
+impl Budget {
+    fn new(limit: u64) -> Budget {
+        Budget {
+            limit: limit.max(1),
+            used: Mutex::new(0),
+            freed: Condvar::new(),
         }
     }
-    let item = build_item(ws, path, &bytes, &sha, detector, now);
-    let outcome = match &item.failure {
-        Some(reason) => Outcome::Failed {
-            id: Some(item.id.clone()),
-            reason: reason.clone(),
-        },
-        None => Outcome::Added {
-            id: item.id.clone(),
-            faces: item.faces_found(),
-            metadata: item.metadata.len(),
-        },
-    };
-    match ws.save_item(&item) {
-        Ok(()) => outcome,
-        Err(e) => Outcome::Failed {
-            id: None,
-            reason: format!("could not save the item: {e}"),
-        },
+
+    /// Wait until `bytes` (at most the whole budget) fit, and take them.
+    fn reserve(&self, bytes: u64) -> Reservation<'_> {
+        let bytes = bytes.min(self.limit);
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        while *used + bytes > self.limit {
+            used = self
+                .freed
+                .wait(used)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *used += bytes;
+        Reservation {
+            budget: self,
+            bytes,
+        }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut used = self
+            .budget
+            .used
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *used -= self.bytes;
+        self.budget.freed.notify_all();
+    }
+}
+
+impl Run<'_> {
+    /// Read and hash `path`; the outcome instead when there is nothing to
+    /// add (unreadable, already ingested, a duplicate within this run).
+    /// `claimed` holds the item ids this run is adding.
+    fn read<'p>(
+        &self,
+        path: &'p Path,
+        claimed: &mut HashSet<String>,
+    ) -> Result<Original<'p>, Outcome> {
+        let Run { ws, now, .. } = self;
+        let max = ws.policy.limits.max_file_mib.saturating_mul(1024 * 1024);
+        let (bytes, sha) = match read_original(path, max) {
+            Ok(r) => r,
+            Err(reason) => return Err(record_unreadable(ws, path, reason, now)),
+        };
+        let id = item_id_for(&sha);
+        let first_claim = claimed.insert(id.clone());
+        match ws.load_item(&id) {
+            Ok(existing) => Err(existing_outcome(ws, existing, path)),
+            Err(WorkspaceError::NoSuchItem(_)) if first_claim => Ok(Original { path, bytes, sha }),
+            // Another file in this run has the same bytes and is being ingested now.
+            Err(WorkspaceError::NoSuchItem(_)) => Err(Outcome::Duplicate {
+                id,
+                of: PathBuf::from("(another file in this run)"),
+            }),
+            Err(e) => Err(Outcome::Failed {
+                id: Some(id),
+                reason: format!("existing item file is unreadable: {e}"),
+            }),
+        }
+    }
+
+    /// Decode, inventory and detect `original`, and save its item.
+    fn add(&self, original: Original<'_>) -> Outcome {
+        let Original { path, bytes, sha } = original;
+        let ws = self.ws;
+        let item = self.build_item(path, &bytes, &sha);
+        let outcome = match &item.failure {
+            Some(reason) => Outcome::Failed {
+                id: Some(item.id.clone()),
+                reason: reason.clone(),
+            },
+            None => Outcome::Added {
+                id: item.id.clone(),
+                faces: item.faces_found(),
+                metadata: item.metadata.len(),
+            },
+        };
+        match ws.save_item(&item) {
+            Ok(()) => outcome,
+            Err(e) => Outcome::Failed {
+                id: None,
+                reason: format!("could not save the item: {e}"),
+            },
+        }
     }
 }
 
@@ -382,73 +499,136 @@ fn empty_item(id: &str, path: &Path, sha: &str, size: u64, now: &str) -> Item {
     }
 }
 
-/// Decode, inventory and detect one original already read into memory.
-pub fn build_item(
-    ws: &Workspace,
-    path: &Path,
-    bytes: &[u8],
-    sha: &str,
-    detector: Option<&dyn Detector>,
-    now: &str,
-) -> Item {
-    let policy = &ws.policy;
-    let mut item = empty_item(&item_id_for(sha), path, sha, bytes.len() as u64, now);
-    let inventory = crate::metadata::inventory(bytes);
-    item.metadata = inventory.findings;
-    // The output drops all metadata regardless; the reviewer should still
-    // know the inventory of this file is incomplete.
-    item.metadata.extend(
-        inventory
-            .warnings
-            .into_iter()
-            .map(|w| crate::item::MetadataFinding {
-                group: "Unparsed".into(),
-                field: "inventory warning".into(),
-                value: crate::text::printable(&w, 120),
-            }),
-    );
-    let decoded = match crate::image_io::decode_upright(bytes, &policy.limits) {
-        Ok(d) => d,
-        Err(e) => {
-            item.failure = Some(e.to_string());
-            item.state = ItemState::Failed;
-            if let Ok(f) = crate::image_io::sniff(bytes) {
-                item.format = f.as_str().to_string();
-            }
-            return item;
-        }
-    };
-    item.format = decoded.format.as_str().to_string();
-    item.width = decoded.width;
-    item.height = decoded.height;
-    item.orientation = decoded.orientation;
-    if let Some(det) = detector {
-        item.detector = Some(det.info());
-        // CenterFace needs colour (it finds fewer faces in grey).
-        // Moved, not copied, when the photo is already 8-bit RGB.
-        let rgb = decoded.image.into_rgb8();
-        let (w, h) = (rgb.width(), rgb.height());
-        let faces = match det.detect_owned(rgb) {
-            Ok(f) => f,
+impl Run<'_> {
+    /// Decode, inventory and detect one original already read into memory.
+    fn build_item(&self, path: &Path, bytes: &[u8], sha: &str) -> Item {
+        let Run { ws, detector, now } = self;
+        let policy = &ws.policy;
+        let mut item = empty_item(&item_id_for(sha), path, sha, bytes.len() as u64, now);
+        let inventory = crate::metadata::inventory(bytes);
+        item.metadata = inventory.findings;
+        // The output drops all metadata regardless; the reviewer should still
+        // know the inventory of this file is incomplete.
+        item.metadata
+            .extend(
+                inventory
+                    .warnings
+                    .into_iter()
+                    .map(|w| crate::item::MetadataFinding {
+                        group: "Unparsed".into(),
+                        field: "inventory warning".into(),
+                        value: crate::text::printable(&w, 120),
+                    }),
+            );
+        let decoded = match crate::image_io::decode_upright(bytes, &policy.limits) {
+            Ok(d) => d,
             Err(e) => {
-                // Never let a detector failure read as "no faces".
-                item.failure = Some(format!("face detection failed: {e}"));
+                item.failure = Some(e.to_string());
                 item.state = ItemState::Failed;
+                if let Ok(f) = crate::image_io::sniff(bytes) {
+                    item.format = f.as_str().to_string();
+                }
                 return item;
             }
         };
-        for face in faces {
-            if let Some(rect) = face.rect.padded(policy.detector.padding, w, h) {
-                item.add_mask(
-                    MaskKind::Face,
-                    rect,
-                    MaskOrigin::Detector {
-                        detector: face.detector.to_string(),
-                        score_milli: (face.score * 1000.0).round() as i64,
-                    },
-                );
+        item.format = decoded.format.as_str().to_string();
+        item.width = decoded.width;
+        item.height = decoded.height;
+        item.orientation = decoded.orientation;
+        if let Some(det) = detector {
+            item.detector = Some(det.info());
+            // CenterFace needs colour (it finds fewer faces in grey).
+            // Moved, not copied, when the photo is already 8-bit RGB.
+            let rgb = decoded.image.into_rgb8();
+            let (w, h) = (rgb.width(), rgb.height());
+            let faces = match det.detect_owned(rgb) {
+                Ok(f) => f,
+                Err(e) => {
+                    // Never let a detector failure read as "no faces".
+                    item.failure = Some(format!("face detection failed: {e}"));
+                    item.state = ItemState::Failed;
+                    return item;
+                }
+            };
+            for face in faces {
+                if let Some(rect) = face.rect.padded(policy.detector.padding, w, h) {
+                    item.add_mask(
+                        MaskKind::Face,
+                        rect,
+                        MaskOrigin::Detector {
+                            detector: face.detector.to_string(),
+                            score_milli: (face.score * 1000.0).round() as i64,
+                        },
+                    );
+                }
             }
         }
+        item
     }
-    item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn reservations_never_exceed_the_budget_and_all_complete() {
+        let budget = Budget::new(100);
+        let in_flight = AtomicU64::new(0);
+        let peak = AtomicU64::new(0);
+        std::thread::scope(|scope| {
+            for t in 0..8u64 {
+                let (budget, in_flight, peak) = (&budget, &in_flight, &peak);
+                scope.spawn(move || {
+                    for i in 0..200u64 {
+                        // Sizes 1–150: some larger than the whole budget.
+                        let want = (t * 37 + i * 11) % 150 + 1;
+                        let _r = budget.reserve(want);
+                        let now =
+                            in_flight.fetch_add(want.min(100), Ordering::SeqCst) + want.min(100);
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        in_flight.fetch_sub(want.min(100), Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert!(
+            peak.load(Ordering::SeqCst) <= 100,
+            "peak {}",
+            peak.load(Ordering::SeqCst)
+        );
+        assert_eq!(
+            *budget.used.lock().unwrap(),
+            0,
+            "every reservation was returned"
+        );
+    }
+
+    #[test]
+    fn a_reservation_that_does_not_fit_waits_for_one_to_be_returned() {
+        let budget = Budget::new(10);
+        let first = budget.reserve(6);
+        let (tx, rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let _second = budget.reserve(6);
+                tx.send(()).unwrap();
+            });
+            // Only a wrong budget could let the second in now; a slow
+            // machine can at worst make this check pass without proving much.
+            assert!(
+                rx.recv_timeout(Duration::from_millis(200)).is_err(),
+                "6 + 6 fitted in 10"
+            );
+            drop(first);
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("the second reservation went through once the first was returned");
+        });
+        // Larger than the whole budget: granted when alone, not refused forever.
+        drop(budget.reserve(1000));
+    }
 }

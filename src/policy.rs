@@ -51,6 +51,11 @@ pub struct Limits {
     pub max_alloc_mib: u64,
     /// Largest original file accepted, in MiB.
     pub max_file_mib: u64,
+    /// Photos that ingest holds at once, in MiB (file bytes plus decoded
+    /// pixels at 3 bytes a pixel): photos are decoded and searched in
+    /// parallel while they fit, and one larger than this alone. Bounds
+    /// ingest's memory on machines with many cores.
+    pub ingest_memory_mib: u64,
 }
 
 /// How a mask is drawn into the output.
@@ -160,6 +165,7 @@ impl Default for Limits {
             max_height: 20_000,
             max_alloc_mib: 2048,
             max_file_mib: 256,
+            ingest_memory_mib: 512,
         }
     }
 }
@@ -305,7 +311,10 @@ impl Policy {
             }
         }
         let l = &self.limits;
-        if l.max_width == 0 || l.max_height == 0 || l.max_alloc_mib == 0 || l.max_file_mib == 0 {
+        if [l.max_alloc_mib, l.max_file_mib, l.ingest_memory_mib].contains(&0)
+            || l.max_width == 0
+            || l.max_height == 0
+        {
             return bad("limits", "every limit must be above zero".into());
         }
         if !(self.gates.min_zoom.is_finite() && self.gates.min_zoom >= 1.0) {
@@ -403,6 +412,9 @@ max_height = 20000
 max_alloc_mib = 2048
 # Largest original file accepted, in MiB.
 max_file_mib = 256
+# Photos ingest holds at once, in MiB (file bytes plus decoded pixels at 3 bytes
+# a pixel): decoded in parallel while they fit; a larger photo runs alone.
+ingest_memory_mib = 512
 
 [output]
 # "jpeg" or "png". Outputs are re-encoded from pixels and carry no metadata.

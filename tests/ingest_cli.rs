@@ -122,6 +122,46 @@ fn re_ingesting_the_same_folder_adds_nothing_and_changes_nothing() {
     assert_eq!(before, item_files(&s));
 }
 
+#[test]
+fn a_memory_budget_of_one_photo_at_a_time_gives_the_same_items() {
+    let ingest = |budget_mib: Option<u64>| {
+        let s = Scratch::new(&GOOD_SAMPLES);
+        s.veil().arg("init").assert().success();
+        if let Some(mib) = budget_mib {
+            let policy = s.ws().join("veil.toml");
+            let text = std::fs::read_to_string(&policy).unwrap();
+            assert!(text.contains("ingest_memory_mib = 512"), "{text}");
+            let text = text.replace(
+                "ingest_memory_mib = 512",
+                &format!("ingest_memory_mib = {mib}"),
+            );
+            std::fs::write(&policy, text).unwrap();
+        }
+        let out = s.veil().arg("ingest").arg(s.originals()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut items: Vec<(String, Value, Value)> = s
+            .items()
+            .into_iter()
+            .map(|i| {
+                (
+                    i["id"].as_str().unwrap().to_string(),
+                    i["masks"].clone(),
+                    i["metadata"].clone(),
+                )
+            })
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items
+    };
+    let (default, one_at_a_time) = (ingest(None), ingest(Some(1)));
+    assert_eq!(default.len(), GOOD_SAMPLES.len());
+    assert_eq!(default, one_at_a_time);
+}
+
 fn item_files(s: &Scratch) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(s.ws().join("items"))
         .unwrap()

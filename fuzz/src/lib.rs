@@ -19,6 +19,7 @@ pub const DECODE_LIMITS: Limits = Limits {
     max_height: 1024,
     max_alloc_mib: 64,
     max_file_mib: 4,
+    ingest_memory_mib: 64,
 };
 
 /// Caps `metadata::inventory` promises (2000 findings; 100 warnings plus
