@@ -86,7 +86,8 @@ pub enum IngestError {
 /// Called after each file: (files done, files in total, this file's report).
 pub type Progress<'a> = &'a (dyn Fn(usize, usize, &FileReport) + Sync);
 
-/// Ingest every file under `paths` into `ws`.
+/// Ingest every file under `paths` into `ws`. Call it from an ordinary
+/// thread, not from inside rayon's pool: it waits for memory to come free.
 pub fn ingest(
     ws: &Workspace,
     paths: &[PathBuf],
