@@ -1,4 +1,5 @@
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -7,7 +8,12 @@ fn main() -> ExitCode {
     match veil::commands::run(cli) {
         Ok(code) => code.into(),
         Err(e) => {
-            eprintln!("veil: {}", veil::text::printable(&format!("{e:#}"), 4000));
+            // Not eprintln!, which panics when stderr is a terminal that is gone.
+            let _ = writeln!(
+                std::io::stderr(),
+                "veil: {}",
+                veil::text::printable(&format!("{e:#}"), 4000)
+            );
             veil::commands::Exit::Error.into()
         }
     }

@@ -335,3 +335,48 @@ fn sigterm_during_review_gives_the_terminal_back_and_keeps_every_change() {
         .expect("cache/review.json");
     assert!(resume.contains(&id), "{resume}");
 }
+
+/// The state letter of process `pid` (`Z` once it has exited unreaped),
+/// or `None` once it is gone.
+#[cfg(target_os = "linux")]
+fn process_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn closing_the_terminal_ends_the_review_instead_of_leaving_it_spinning() {
+    let Some(env) = demo_env("the closed-terminal review test") else {
+        return;
+    };
+    let id = pick_item(&env.ws);
+    let tmux = start_review(&env, &id, "true", "hangup");
+    let shell: u32 = String::from_utf8_lossy(
+        &tmux
+            .cmd(&["list-panes", "-t", "e2e", "-F", "#{pane_pid}"])
+            .stdout,
+    )
+    .trim()
+    .parse()
+    .expect("the pane's shell pid");
+    let veil = child_of(shell).expect("veil running under the pane's shell");
+    assert!(env.ws.join("items").join(format!("{id}.lock")).exists());
+
+    // The terminal goes away under it, as when an SSH connection drops.
+    // (crossterm's reader then spins forever without returning.)
+    drop(tmux);
+    let start = Instant::now();
+    while matches!(process_state(veil), Some(s) if s != 'Z') {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "veil (pid {veil}) still running 20 s after its terminal closed, state {:?}",
+            process_state(veil)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The item is free again: another session can take it.
+    let out = env.veil(&["approve", &id]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("being edited"), "{stderr}");
+}

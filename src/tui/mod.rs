@@ -30,6 +30,7 @@ use app::{App, Overlay, Status, Tone};
 use crossterm::event::{self, Event};
 use serde::{Deserialize, Serialize};
 use services::{LiveServices, Services};
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -102,11 +103,113 @@ pub fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
         .context("reading the terminal size")?;
     update(&mut app, Msg::Resized(size.width, size.height));
 
-    let stop = StopSignals::register().context("setting up signal handling")?;
-    let result = event_loop(&mut session, &mut app, &worker, services.as_ref(), &stop);
+    let stop = Arc::new(StopSignals::register().context("setting up signal handling")?);
+    let watchdog = Watchdog::start(stop.clone());
+    let result = event_loop(
+        &mut session,
+        &mut app,
+        &worker,
+        services.as_ref(),
+        &stop,
+        &watchdog,
+    );
+    watchdog.finish();
     drop(session);
     remember(&app, ws);
     result
+}
+
+/// Ends the process when the review cannot end itself. Once its terminal is
+/// gone (the SSH connection or the terminal window closed), crossterm's
+/// event reader spins at 100 % CPU inside `event::poll` and never returns
+/// (crossterm issue 793), so the event loop never sees the hangup or the
+/// `SIGHUP` that came with it, and the item lock would be held forever.
+/// While the loop waits for a key (never during a save or an approval),
+/// a terminal that hung up, or a stop signal not acted on within a second,
+/// ends the process: every change is already saved, and the OS releases
+/// the item lock.
+struct Watchdog {
+    waiting_for_key: Arc<AtomicBool>,
+    finished: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    const TICK: Duration = Duration::from_millis(100);
+    /// Ticks of a stuck wait for a key before the process is ended.
+    const PATIENCE: u32 = 10;
+
+    fn start(stop: Arc<StopSignals>) -> Watchdog {
+        let waiting_for_key = Arc::new(AtomicBool::new(false));
+        let finished = Arc::new(AtomicBool::new(false));
+        let (waiting, done) = (waiting_for_key.clone(), finished.clone());
+        // Which of standard input and output are the terminal, asked now:
+        // once it hangs up, isatty fails on it too.
+        let ttys: Vec<i32> = [0, 1]
+            .into_iter()
+            // SAFETY: isatty only reads the descriptor's state.
+            .filter(|fd| unsafe { libc::isatty(*fd) } == 1)
+            .collect();
+        // Without the thread (the OS refused one) the review still works;
+        // only this rescue is missing.
+        let _ = std::thread::Builder::new()
+            .name("veil-watchdog".into())
+            .spawn(move || {
+                let mut stuck = 0;
+                while !done.load(Ordering::Acquire) {
+                    std::thread::sleep(Self::TICK);
+                    let reason = if terminal_hung_up(&ttys) {
+                        Some("the terminal closed")
+                    } else {
+                        stop.received()
+                    };
+                    stuck = match reason {
+                        Some(_) if waiting.load(Ordering::Acquire) => stuck + 1,
+                        _ => 0,
+                    };
+                    if let Some(reason) = reason.filter(|_| stuck >= Self::PATIENCE) {
+                        // stderr may be the terminal that is gone.
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "veil: review ended ({reason}); every change was already saved"
+                        );
+                        std::process::exit(1);
+                    }
+                }
+            });
+        Watchdog {
+            waiting_for_key,
+            finished,
+        }
+    }
+
+    /// Around the wait for a key: only there may the process be ended.
+    fn waiting(&self, yes: bool) {
+        self.waiting_for_key.store(yes, Ordering::Release);
+    }
+
+    fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+    }
+}
+
+/// One of `ttys` (descriptors that were the terminal) has hung up. Asks
+/// without reading, so no key is taken from the event loop.
+fn terminal_hung_up(ttys: &[i32]) -> bool {
+    let mut fds: Vec<libc::pollfd> = ttys
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: 0,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs that
+    // lives across the call; a zero timeout never blocks.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+    ready > 0
+        && fds
+            .iter()
+            .any(|p| p.revents & (libc::POLLHUP | libc::POLLERR) != 0)
 }
 
 /// `SIGTERM`, `SIGHUP` (the SSH connection dropped) and `SIGINT` (sent by
@@ -194,6 +297,7 @@ fn event_loop(
     worker: &Worker,
     services: &dyn Services,
     stop: &StopSignals,
+    watchdog: &Watchdog,
 ) -> anyhow::Result<()> {
     let mut sent_frame = None;
     let mut prefetched_for: Option<String> = None;
@@ -266,7 +370,10 @@ fn event_loop(
         if let Some(signal) = stop.received() {
             anyhow::bail!("review stopped by {signal}; every change was already saved");
         }
-        if event::poll(Duration::from_millis(40)).context("reading the keyboard")? {
+        watchdog.waiting(true);
+        let key_ready = event::poll(Duration::from_millis(40));
+        watchdog.waiting(false);
+        if key_ready.context("reading the keyboard")? {
             let msg = match event::read().context("reading the keyboard")? {
                 Event::Key(k) => msg_for_key(app, &k),
                 Event::Resize(w, h) => {
