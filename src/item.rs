@@ -266,6 +266,38 @@ pub struct DetectorInfo {
     pub score_threshold_milli: i64,
     /// Padding factor × 100 (130 = 1.3×).
     pub padding_pct: u32,
+    /// CenterFace: longest side of its finest pass, in pixels; the smallest
+    /// face it can find in a large photo follows from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_side: Option<u32>,
+    /// A union of engines (`both`): each engine's own name, model and
+    /// thresholds. The fields above then join the names and model hashes
+    /// with `+` and carry CenterFace's threshold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<DetectorInfo>,
+}
+
+impl DetectorInfo {
+    /// The engines that searched: the members of a union, or this one.
+    pub fn each_engine(&self) -> &[DetectorInfo] {
+        if self.engines.is_empty() {
+            std::slice::from_ref(self)
+        } else {
+            &self.engines
+        }
+    }
+
+    /// One engine's thresholds in words, e.g. `threshold 0.30, finest pass 3072 px`.
+    pub fn settings_label(&self) -> String {
+        let threshold = self.score_threshold_milli as f64 / 1000.0;
+        match self.max_side {
+            Some(side) => format!("threshold {threshold:.2}, finest pass {side} px"),
+            None => format!(
+                "threshold {threshold:.1}, min face {} px",
+                self.min_face_size
+            ),
+        }
+    }
 }
 
 /// Which image edge strip.

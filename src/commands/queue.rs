@@ -295,14 +295,15 @@ pub fn show(ws: &Workspace, a: &ShowArgs) -> anyhow::Result<Exit> {
         println!("Output    {} sha256 {}", o.name, o.sha256);
     }
     if let Some(d) = &item.detector {
-        println!(
-            "Detector  {} (model {}…, min face {} px, threshold {:.1}, padding {:.2}x)",
-            d.name,
-            &d.model_sha256.get(..12).unwrap_or(""),
-            d.min_face_size,
-            d.score_threshold_milli as f64 / 1000.0,
-            d.padding_pct as f64 / 100.0
-        );
+        for e in d.each_engine() {
+            println!(
+                "Detector  {} (model {}…, {}, padding {:.2}x)",
+                printable(&e.name, 60),
+                printable(e.model_sha256.get(..12).unwrap_or(""), 12),
+                e.settings_label(),
+                d.padding_pct as f64 / 100.0
+            );
+        }
     }
     println!("\nMasks ({})", item.masks.len());
     for m in &item.masks {

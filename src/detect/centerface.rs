@@ -157,6 +157,8 @@ impl Detector for CenterFaceDetector {
             min_face_size: self.settings.min_face_size,
             score_threshold_milli: (self.settings.centerface_threshold * 1000.0).round() as i64,
             padding_pct: (self.settings.padding * 100.0).round() as u32,
+            max_side: Some(self.settings.centerface_max_side),
+            engines: Vec::new(),
         }
     }
 

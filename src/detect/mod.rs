@@ -90,9 +90,10 @@ impl Detector for UnionDetector {
             name: format!("{}+{}", r.name, c.name),
             model_sha256: format!("{}+{}", r.model_sha256, c.model_sha256),
             min_face_size: c.min_face_size,
-            // One field only: CenterFace's; rustface's is in the policy digest.
             score_threshold_milli: c.score_threshold_milli,
             padding_pct: c.padding_pct,
+            max_side: c.max_side,
+            engines: vec![r, c],
         }
     }
 
@@ -249,5 +250,13 @@ mod tests {
         let info = UnionDetector::new(&p).unwrap().info();
         assert!(info.name.starts_with("rustface-") && info.name.contains("+centerface-"));
         assert_eq!(info.model_sha256.len(), 64 * 2 + 1);
+        let [r, c] = info.engines.as_slice() else {
+            panic!("both lists {} engines, not 2", info.engines.len());
+        };
+        assert_eq!(r.model_sha256, seeta_model_sha256());
+        assert_eq!(r.score_threshold_milli, 2000, "rustface's own threshold");
+        assert_eq!(c.model_sha256, centerface_model_sha256());
+        assert_eq!(c.score_threshold_milli, 300, "CenterFace's own threshold");
+        assert_eq!(c.max_side, Some(3072));
     }
 }

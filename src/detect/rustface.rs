@@ -47,6 +47,8 @@ impl Detector for RustfaceDetector {
             min_face_size: self.settings.min_face_size,
             score_threshold_milli: (self.settings.score_threshold * 1000.0).round() as i64,
             padding_pct: (self.settings.padding * 100.0).round() as u32,
+            max_side: None,
+            engines: Vec::new(),
         }
     }
 
