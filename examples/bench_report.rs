@@ -508,6 +508,7 @@ fn main() -> Result<()> {
         );
     }
     if exiftool {
+        let mut exiftool_s = std::collections::HashMap::new();
         row("exiftool -all= (strip only; pixels kept)", &mut |p| {
             let out = tmp.path().join(format!("exiftool_{}.jpg", p.mp));
             let s = median(
@@ -531,8 +532,25 @@ fn main() -> Result<()> {
                     .collect(),
             );
             let left = exiftool_leftovers(&out);
+            exiftool_s.insert(p.mp, s);
             format!("{} ({left})", ms(s))
         });
+        // Veil's metadata removal is its render (a fresh encode of the
+        // pixels, masks filled); exiftool reads what it wrote as well.
+        row(
+            "→ Veil's render ÷ exiftool's strip (exiftool on Veil's output)",
+            &mut |p| {
+                let out = tmp.path().join(format!("veil_{}.jpg", p.mp));
+                let written = veil::redact::render_from_bytes(&p.bytes, &items[&p.mp], &policy)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| Ok(std::fs::write(&out, &r.bytes)?));
+                let left = match written {
+                    Ok(()) => exiftool_leftovers(&out),
+                    Err(e) => format!("render failed: {e}"),
+                };
+                format!("{:.2}× ({left})", render_s[&p.mp] / exiftool_s[&p.mp])
+            },
+        );
     } else {
         peer_notes.push("exiftool not installed: `apt-get install libimage-exiftool-perl`");
     }
