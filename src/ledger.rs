@@ -544,25 +544,72 @@ fn scan(bytes: &[u8]) -> Scan {
 /// For each line, whether a `discarded` claim covers it; `discarded(n)`
 /// gives line `n`'s claim, if it is an entry that makes one.
 fn claimed_lines(lines: &[RawLine], discarded: impl Fn(usize) -> Option<Discarded>) -> Vec<bool> {
+    let candidates: Vec<(usize, (usize, usize))> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.complete)
+        .filter_map(|(n, _)| {
+            let d = discarded(n)?;
+            let start = usize::try_from(d.offset).unwrap_or(usize::MAX);
+            let len = usize::try_from(d.length).unwrap_or(usize::MAX);
+            Some((n, (start, start.saturating_add(len))))
+        })
+        .collect();
+    let mut claims = Claims::new(candidates.iter().map(|(_, (start, _))| *start).collect());
     // Last line first: a claim made by a line that is itself claimed (a
     // recovered entry torn in turn, then recovered) claims nothing, as
     // the append that recovered it built on the lines before it.
-    let mut claims: Vec<(usize, usize)> = Vec::new();
-    for (n, l) in lines.iter().enumerate().rev().filter(|(_, l)| l.complete) {
-        let Some(d) = discarded(n) else {
-            continue;
-        };
-        if claims.iter().any(|(s, e)| l.start >= *s && l.end <= *e) {
-            continue;
+    for &(n, (start, end)) in candidates.iter().rev() {
+        if !claims.hold(lines[n].start, lines[n].end) {
+            claims.insert(start, end);
         }
-        let start = usize::try_from(d.offset).unwrap_or(usize::MAX);
-        let len = usize::try_from(d.length).unwrap_or(usize::MAX);
-        claims.push((start, start.saturating_add(len)));
     }
-    lines
-        .iter()
-        .map(|l| claims.iter().any(|(s, e)| l.start >= *s && l.end <= *e))
-        .collect()
+    lines.iter().map(|l| claims.hold(l.start, l.end)).collect()
+}
+
+/// Byte ranges claimed as debris, asked whether one of them holds a span
+/// whole. A prefix maximum of the claims' ends over their starts (a
+/// Fenwick tree) answers in O(log k), so a hostile ledger of many claiming
+/// lines costs n log k to check rather than n × k.
+struct Claims {
+    /// Every start a claim may be inserted at, sorted, without repeats.
+    starts: Vec<usize>,
+    /// Fenwick tree over `starts` (1-based): the largest end inserted.
+    ends: Vec<Option<usize>>,
+}
+
+impl Claims {
+    fn new(mut starts: Vec<usize>) -> Claims {
+        starts.sort_unstable();
+        starts.dedup();
+        let ends = vec![None; starts.len() + 1];
+        Claims { starts, ends }
+    }
+
+    /// Adds the claim `start..end`; `start` must be one given to [`Claims::new`].
+    fn insert(&mut self, start: usize, end: usize) {
+        let Ok(at) = self.starts.binary_search(&start) else {
+            debug_assert!(false, "claim start {start} was not declared");
+            return;
+        };
+        let mut i = at + 1;
+        while i < self.ends.len() {
+            self.ends[i] = self.ends[i].max(Some(end));
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// Whether one claim holds all of `start..end`: of the claims starting
+    /// at or before `start`, the one reaching furthest reaches `end`.
+    fn hold(&self, start: usize, end: usize) -> bool {
+        let mut i = self.starts.partition_point(|&s| s <= start);
+        let mut furthest = None;
+        while i > 0 {
+            furthest = furthest.max(self.ends[i]);
+            i -= i & i.wrapping_neg();
+        }
+        furthest.is_some_and(|e| e >= end)
+    }
 }
 
 /// The claims of [`scan`] without parsing every line: an entry is canonical
@@ -1801,7 +1848,58 @@ pub fn describe(report: &VerifyReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// What [`claimed_lines`] decides, the plain way: every line against
+    /// every claim.
+    fn claimed_lines_by_hand(lines: &[RawLine], claims: &[Option<(u64, u64)>]) -> Vec<bool> {
+        let mut kept: Vec<(usize, usize)> = Vec::new();
+        for (n, l) in lines.iter().enumerate().rev().filter(|(_, l)| l.complete) {
+            let Some((offset, length)) = claims[n] else {
+                continue;
+            };
+            if kept.iter().any(|(s, e)| l.start >= *s && l.end <= *e) {
+                continue;
+            }
+            let start = offset as usize;
+            kept.push((start, start.saturating_add(length as usize)));
+        }
+        lines
+            .iter()
+            .map(|l| kept.iter().any(|(s, e)| l.start >= *s && l.end <= *e))
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn claims_are_honoured_as_every_line_against_every_claim_would(
+            spans in prop::collection::vec((1usize..40, any::<bool>()), 1..60),
+            claims in prop::collection::vec(
+                prop::option::weighted(0.4, (0u64..1500, 0u64..400)),
+                60,
+            ),
+        ) {
+            let mut at = 0;
+            let lines: Vec<RawLine> = spans
+                .iter()
+                .map(|&(len, complete)| {
+                    let l = RawLine { start: at, end: at + len, complete };
+                    at += len + 1;
+                    l
+                })
+                .collect();
+            let claims = &claims[..lines.len()];
+            let fast = claimed_lines(&lines, |n| {
+                claims[n].map(|(offset, length)| Discarded {
+                    offset,
+                    length,
+                    sha256: String::new(),
+                })
+            });
+            prop_assert_eq!(fast, claimed_lines_by_hand(&lines, claims));
+        }
+    }
 
     #[test]
     fn canonical_form_sorts_keys_and_has_no_whitespace() {
