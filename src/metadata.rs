@@ -54,6 +54,9 @@ const PREVIEW: usize = 80;
 /// Bytes of parsed EXIF values kamadak-exif may hold for one file: a crafted
 /// IFD can point thousands of entries at the same large blob.
 const EXIF_VALUE_BUDGET: usize = 64 << 20;
+/// Bytes that the compressed text and XMP chunks of one file may inflate
+/// to, all together: a crafted file can hold thousands of small bombs.
+const INFLATE_BUDGET: usize = 16 << 20;
 /// How deep metadata may nest (EXIF → Photoshop resources → EXIF ...).
 const MAX_DEPTH: u8 = 3;
 /// Properties listed per XMP packet.
@@ -74,6 +77,8 @@ struct Collector {
     findings_cut: bool,
     dropped_warnings: usize,
     exif_value_bytes: usize,
+    inflated_bytes: usize,
+    inflate_budget_spent: bool,
 }
 
 impl Collector {
@@ -1489,23 +1494,49 @@ const TEXT_INFLATE_LIMIT: usize = 4096;
 /// Inflated XMP read for its properties (a compression bomb stops here).
 const XMP_INFLATE_LIMIT: usize = 4 << 20;
 
-/// The zlib stream of a compressed text chunk, inflated to at most `limit`
-/// bytes, and whether that was all of it; `None` when it is not zlib.
-fn inflate(stream: &[u8], limit: usize) -> Option<(Vec<u8>, bool)> {
-    use miniz_oxide::inflate::{DecompressError, TINFLStatus, decompress_to_vec_zlib_with_limit};
-    match decompress_to_vec_zlib_with_limit(stream, limit) {
-        Ok(text) => Some((text, true)),
-        Err(DecompressError {
-            status: TINFLStatus::HasMoreOutput,
-            output,
-        }) => Some((output, false)),
-        Err(_) => None,
-    }
+/// A compressed chunk's stream, inflated by [`Collector::inflate`].
+enum Inflated {
+    /// The text, and whether that was all of it.
+    Text(Vec<u8>, bool),
+    /// Listed as this instead (not zlib, or the file's budget spent).
+    Not(String),
 }
 
-/// What a compressed chunk that does not inflate is listed as.
-fn not_zlib(stream: &[u8]) -> String {
-    format!("{} bytes compressed, not valid zlib", stream.len())
+impl Collector {
+    /// The zlib stream of a compressed text chunk, inflated to at most
+    /// `limit` bytes and what is left of the file's [`INFLATE_BUDGET`].
+    fn inflate(&mut self, stream: &[u8], limit: usize) -> Inflated {
+        use miniz_oxide::inflate::{
+            DecompressError, TINFLStatus, decompress_to_vec_zlib_with_limit,
+        };
+        let left = INFLATE_BUDGET.saturating_sub(self.inflated_bytes);
+        if left == 0 {
+            if !self.inflate_budget_spent {
+                self.inflate_budget_spent = true;
+                self.warn(format!(
+                    "compressed chunks inflate past {} MiB in all; the rest are listed by size only",
+                    INFLATE_BUDGET >> 20
+                ));
+            }
+            return Inflated::Not(format!(
+                "{} bytes compressed, not inflated (over the file's budget)",
+                stream.len()
+            ));
+        }
+        let limit = limit.min(left);
+        let (text, whole) = match decompress_to_vec_zlib_with_limit(stream, limit) {
+            Ok(text) => (text, true),
+            Err(DecompressError {
+                status: TINFLStatus::HasMoreOutput,
+                output,
+            }) => (output, false),
+            Err(_) => {
+                return Inflated::Not(format!("{} bytes compressed, not valid zlib", stream.len()));
+            }
+        };
+        self.inflated_bytes += if whole { text.len() } else { limit };
+        Inflated::Text(text, whole)
+    }
 }
 
 /// Keyword (Latin-1, NUL-terminated) and the rest of a text chunk.
@@ -1526,9 +1557,9 @@ fn png_chunk(kind: &[u8], name: &str, data: &[u8], c: &mut Collector) {
             // Compression method (0: zlib), then the stream.
             let (key, rest) = keyword(data);
             let stream = rest.get(1..).unwrap_or_default();
-            let value = match inflate(stream, TEXT_INFLATE_LIMIT) {
-                Some((text, _)) => preview(&latin1(&text)),
-                None => not_zlib(stream),
+            let value = match c.inflate(stream, TEXT_INFLATE_LIMIT) {
+                Inflated::Text(text, _) => preview(&latin1(&text)),
+                Inflated::Not(listed) => listed,
             };
             c.add("PNG-text", format!("zTXt:{key}"), value);
         }
@@ -1545,27 +1576,26 @@ fn png_chunk(kind: &[u8], name: &str, data: &[u8], c: &mut Collector) {
                 TEXT_INFLATE_LIMIT
             };
             let inflated = match compressed {
-                false => Some((Cow::Borrowed(text), true)),
-                true => inflate(text, limit).map(|(t, whole)| (Cow::Owned(t), whole)),
+                false => Inflated::Text(text.to_vec(), true),
+                true => c.inflate(text, limit),
             };
             match (is_xmp, inflated) {
-                (true, Some((packet, whole))) => {
+                (true, Inflated::Text(packet, whole)) => {
                     if !whole {
                         c.warn(format!(
-                            "compressed XMP in iTXt inflates past {} MiB; listed what the first {} MiB hold",
-                            XMP_INFLATE_LIMIT >> 20,
-                            XMP_INFLATE_LIMIT >> 20
+                            "compressed XMP in iTXt inflates past {} bytes; listed what those hold",
+                            packet.len()
                         ));
                     }
                     xmp_packet(&packet, "XMP", c)
                 }
-                (false, Some((t, _))) => c.add(
+                (false, Inflated::Text(t, _)) => c.add(
                     "PNG-text",
                     format!("iTXt:{key}"),
                     preview(&String::from_utf8_lossy(&t[..t.len().min(4096)])),
                 ),
-                (true, None) => c.add("XMP", "iTXt:XML:com.adobe.xmp", not_zlib(text)),
-                (false, None) => c.add("PNG-text", format!("iTXt:{key}"), not_zlib(text)),
+                (true, Inflated::Not(listed)) => c.add("XMP", "iTXt:XML:com.adobe.xmp", listed),
+                (false, Inflated::Not(listed)) => c.add("PNG-text", format!("iTXt:{key}"), listed),
             }
         }
         b"eXIf" => {
@@ -2087,10 +2117,39 @@ mod tests {
         assert!(
             inv.warnings
                 .iter()
-                .any(|w| w.contains("inflates past 4 MiB")),
+                .any(|w| w.contains(&format!("inflates past {XMP_INFLATE_LIMIT} bytes"))),
             "{:?}",
             inv.warnings
         );
+    }
+
+    #[test]
+    fn many_small_bombs_share_one_inflate_budget_per_file() {
+        use miniz_oxide::deflate::compress_to_vec_zlib;
+        let bomb = compress_to_vec_zlib(&vec![b'x'; XMP_INFLATE_LIMIT + 1], 9);
+        let mut png = PNG_SIGNATURE.to_vec();
+        png.extend(png_chunk(b"IHDR", &[0; 13]));
+        let inflatable = INFLATE_BUDGET / XMP_INFLATE_LIMIT;
+        for _ in 0..inflatable + 3 {
+            png.extend(png_chunk(
+                b"iTXt",
+                &[b"XML:com.adobe.xmp\0\x01\0\0\0".as_slice(), &bomb].concat(),
+            ));
+        }
+        png.extend(png_chunk(b"IEND", &[]));
+        let inv = inventory(&png);
+        let f = fields(&inv);
+        let over = f
+            .iter()
+            .filter(|(_, _, v)| v.ends_with("not inflated (over the file's budget)"))
+            .count();
+        assert_eq!(over, 3, "{f:?}");
+        let spent = inv
+            .warnings
+            .iter()
+            .filter(|w| w.contains("compressed chunks inflate past 16 MiB in all"))
+            .count();
+        assert_eq!(spent, 1, "{:?}", inv.warnings);
     }
 
     #[test]
