@@ -2050,6 +2050,24 @@ mod tests {
         assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
     }
 
+    /// A zTXt chunk: keyword, compression method 0, then the zlib stream.
+    fn ztxt(keyword: &str, stream: &[u8]) -> Vec<u8> {
+        png_chunk(b"zTXt", &[keyword.as_bytes(), b"\0\0", stream].concat())
+    }
+
+    /// A compressed iTXt chunk: keyword, flag 1, method 0, language, no
+    /// translated keyword, then the zlib stream.
+    fn compressed_itxt(keyword: &str, language: &str, stream: &[u8]) -> Vec<u8> {
+        let head = [
+            keyword.as_bytes(),
+            b"\0\x01\0",
+            language.as_bytes(),
+            b"\0\0",
+        ]
+        .concat();
+        png_chunk(b"iTXt", &[head.as_slice(), stream].concat())
+    }
+
     #[test]
     fn compressed_png_text_and_xmp_are_inflated_for_the_reviewer() {
         use miniz_oxide::deflate::compress_to_vec_zlib;
@@ -2057,26 +2075,13 @@ mod tests {
         let xmp = br#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator><rdf:Seq><rdf:li>Dr. John Smith</rdf:li></rdf:Seq></dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>"#;
         let mut png = PNG_SIGNATURE.to_vec();
         png.extend(png_chunk(b"IHDR", &[0; 13]));
-        png.extend(png_chunk(
-            b"zTXt",
-            &[
-                b"Comment\0\0".as_slice(),
-                &z(b"Patient Jane Doe, MRN 12345"),
-            ]
-            .concat(),
+        png.extend(ztxt("Comment", &z(b"Patient Jane Doe, MRN 12345")));
+        png.extend(compressed_itxt(
+            "Author",
+            "en",
+            &z("Dr. Zoë Smith".as_bytes()),
         ));
-        png.extend(png_chunk(
-            b"iTXt",
-            &[
-                b"Author\0\x01\0en\0\0".as_slice(),
-                &z("Dr. Zoë Smith".as_bytes()),
-            ]
-            .concat(),
-        ));
-        png.extend(png_chunk(
-            b"iTXt",
-            &[b"XML:com.adobe.xmp\0\x01\0\0\0".as_slice(), &z(xmp)].concat(),
-        ));
+        png.extend(compressed_itxt("XML:com.adobe.xmp", "", &z(xmp)));
         png.extend(png_chunk(b"IDAT", &[0; 4]));
         png.extend(png_chunk(b"IEND", &[]));
         let inv = inventory(&png);
@@ -2102,14 +2107,8 @@ mod tests {
         assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
         let mut png = PNG_SIGNATURE.to_vec();
         png.extend(png_chunk(b"IHDR", &[0; 13]));
-        png.extend(png_chunk(
-            b"zTXt",
-            &[b"Comment\0\0".as_slice(), &bomb].concat(),
-        ));
-        png.extend(png_chunk(
-            b"iTXt",
-            &[b"XML:com.adobe.xmp\0\x01\0\0\0".as_slice(), &bomb].concat(),
-        ));
+        png.extend(ztxt("Comment", &bomb));
+        png.extend(compressed_itxt("XML:com.adobe.xmp", "", &bomb));
         png.extend(png_chunk(b"IEND", &[]));
         let inv = inventory(&png);
         let f = fields(&inv);
@@ -2131,10 +2130,7 @@ mod tests {
         png.extend(png_chunk(b"IHDR", &[0; 13]));
         let inflatable = INFLATE_BUDGET / XMP_INFLATE_LIMIT;
         for _ in 0..inflatable + 3 {
-            png.extend(png_chunk(
-                b"iTXt",
-                &[b"XML:com.adobe.xmp\0\x01\0\0\0".as_slice(), &bomb].concat(),
-            ));
+            png.extend(compressed_itxt("XML:com.adobe.xmp", "", &bomb));
         }
         png.extend(png_chunk(b"IEND", &[]));
         let inv = inventory(&png);
