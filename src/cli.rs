@@ -36,6 +36,9 @@ pub enum Command {
     /// Manage this user's reviewer identity and signing key.
     #[command(subcommand)]
     Reviewer(ReviewerCommand),
+    /// The workspace's trust root: enrol and revoke reviewers, record the policy.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Approve items through every gate: release outputs and sign ledger entries.
     Approve(ApproveArgs),
     /// Reject an item; it is never released.
@@ -123,7 +126,7 @@ pub struct ReviewArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewerCommand {
-    /// Create this user's ed25519 signing key and trust it in this workspace.
+    /// Create this user's ed25519 signing key (an administrator then enrols it).
     Init {
         /// The reviewer's name as it appears in the ledger.
         #[arg(long)]
@@ -133,6 +136,51 @@ pub enum ReviewerCommand {
         ssh_key: Option<PathBuf>,
     },
     /// Show the current reviewer identity.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Become this workspace's administrator: create the administrator key
+    /// (`$VEIL_ADMIN_KEY` or <config>/admin_ed25519), sign the ledger's trust
+    /// root and record veil.toml as the policy in force.
+    Init {
+        /// The administrator's name as entries record it (a role is fine).
+        #[arg(long)]
+        name: String,
+    },
+    /// Enrol a reviewer's public key under a principal.
+    Enrol {
+        /// The reviewer's name as it appears in the ledger.
+        #[arg(long)]
+        name: String,
+        /// The public key, `ssh-ed25519 AAAA...` (see `veil reviewer show`).
+        #[arg(long, conflicts_with = "key_file", required_unless_present = "key_file")]
+        key: Option<String>,
+        /// A file holding the public key (e.g. reviewer_ed25519.pub).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// The person [default: derived from --name, e.g. dr-a-reviewer@veil];
+        /// two approvals need two different principals.
+        #[arg(long)]
+        principal: Option<String>,
+        /// The key signs nothing before this (RFC 3339 time or YYYY-MM-DD).
+        #[arg(long)]
+        valid_after: Option<String>,
+        /// The key signs nothing after this (RFC 3339 time or YYYY-MM-DD).
+        #[arg(long)]
+        valid_before: Option<String>,
+    },
+    /// End an enrolment: the key signs nothing after this entry.
+    Revoke {
+        /// The key's fingerprint (SHA256:...) or its principal.
+        who: String,
+    },
+    /// Record veil.toml, as it is now, as the policy in force.
+    Policy,
+    /// Rewrite allowed_signers from the ledger's enrolments (for ssh-keygen).
+    Export,
+    /// The trust root, the policy in force and every enrolment.
     Show,
 }
 
@@ -173,6 +221,11 @@ pub struct VerifyArgs {
     /// the ledger still extends it.
     #[arg(long)]
     pub checkpoint: Option<String>,
+    /// Your own copy of the trust root: the administrator's public key (a
+    /// .pub file) or an allowed_signers file exported by `veil admin export`.
+    /// Without it, verify believes the administrator the ledger names.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
     /// Machine-readable report.
     #[arg(long)]
     pub json: bool,

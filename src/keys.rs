@@ -18,6 +18,12 @@ pub const NAMESPACE: &str = "veil-ledger@v1";
 pub const KEY_ENV: &str = "VEIL_REVIEWER_KEY";
 /// Environment variable giving the reviewer's name (with [`KEY_ENV`]).
 pub const NAME_ENV: &str = "VEIL_REVIEWER_NAME";
+/// Environment variable naming the administrator's private key file.
+pub const ADMIN_KEY_ENV: &str = "VEIL_ADMIN_KEY";
+/// The principal of the administrator's line in an exported `allowed_signers`.
+pub const ADMIN_PRINCIPAL: &str = "veil-administrator";
+
+const ADMIN_KEY_FILE: &str = "admin_ed25519";
 
 const KEY_FILE: &str = "reviewer_ed25519";
 const IDENTITY_FILE: &str = "reviewer.json";
@@ -211,6 +217,40 @@ impl Reviewer {
         })
     }
 
+    /// The administrator's key (`$VEIL_ADMIN_KEY` or `<config>/admin_ed25519`),
+    /// created with mode 0600 when absent; `name` is how entries it signs
+    /// name it. Returns whether the key was created.
+    pub fn admin_init(name: &str) -> Result<(Reviewer, bool), KeyError> {
+        let path = admin_key_path()?;
+        let created = !path.exists();
+        if created {
+            create_key(&path)?;
+        }
+        Ok((Reviewer::from_key_file(name, &path)?, created))
+    }
+
+    /// The administrator's existing key, named `name` (the ledger records the name).
+    pub fn admin_load(name: &str) -> Result<Reviewer, KeyError> {
+        Reviewer::from_key_file(name, &admin_key_path()?)
+    }
+
+    /// Write `<key file>.pub` beside the private key, if it is not there, so
+    /// the reviewer can hand the public half to the administrator.
+    pub fn write_public_beside(&self) -> Result<Option<PathBuf>, KeyError> {
+        if self.key_path.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        let mut p = self.key_path.clone().into_os_string();
+        p.push(".pub");
+        let path = PathBuf::from(p);
+        if !path.exists() {
+            let line = format!("{} {}\n", self.public_openssh(), self.principal());
+            crate::workspace::write_atomic_mode(&path, line.as_bytes(), 0o644)
+                .map_err(io_err(&path))?;
+        }
+        Ok(Some(path))
+    }
+
     /// A fresh in-memory reviewer (tests and demos).
     pub fn generate(name: &str) -> Result<Reviewer, KeyError> {
         let key = PrivateKey::random(&mut ssh_key::rand_core::OsRng, Algorithm::Ed25519)
@@ -360,6 +400,79 @@ pub struct TrustedKey {
     pub key: PublicKey,
     /// 1-based line in the file.
     pub line: usize,
+    /// `valid-after=` / `valid-before=`, as `ssh-keygen -Y verify` honours them.
+    pub validity: Validity,
+}
+
+/// When a key may sign: both ends inclusive, as OpenSSH's sshsig checks them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Validity {
+    pub after: Option<jiff::Timestamp>,
+    pub before: Option<jiff::Timestamp>,
+}
+
+impl Validity {
+    /// Why a signature made at `t` is outside this window, if it is.
+    pub fn check(&self, t: jiff::Timestamp) -> Result<(), String> {
+        if let Some(a) = self.after
+            && t < a
+        {
+            return Err(format!("the key is not valid until {a}"));
+        }
+        if let Some(b) = self.before
+            && t > b
+        {
+            return Err(format!("the key expired at {b}"));
+        }
+        Ok(())
+    }
+}
+
+/// An `allowed_signers` time, as OpenSSH reads it: `YYYYMMDD[HHMM[SS]]`, in
+/// UTC with a trailing `Z` and in the system's local time zone without.
+/// `before` is an end of window: a date alone then means the end of that day
+/// is not included (OpenSSH takes the date at 00:00).
+pub fn parse_ssh_time(s: &str) -> Result<jiff::Timestamp, String> {
+    let (digits, utc) = match s.strip_suffix(['Z', 'z']) {
+        Some(d) => (d, true),
+        None => (s, false),
+    };
+    let bad = || format!("'{s}' is not a time OpenSSH reads (YYYYMMDD[HHMM[SS]][Z])");
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || ![8, 12, 14].contains(&digits.len()) {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| digits.get(r).and_then(|d| d.parse::<i32>().ok());
+    let year = num(0..4).ok_or_else(bad)?;
+    let month = num(4..6).ok_or_else(bad)?;
+    let day = num(6..8).ok_or_else(bad)?;
+    let hour = num(8..10).unwrap_or(0);
+    let minute = num(10..12).unwrap_or(0);
+    let second = num(12..14).unwrap_or(0);
+    let as_i8 = |v: i32| i8::try_from(v).map_err(|_| bad());
+    let civil = jiff::civil::DateTime::new(
+        i16::try_from(year).map_err(|_| bad())?,
+        as_i8(month)?,
+        as_i8(day)?,
+        as_i8(hour)?,
+        as_i8(minute)?,
+        as_i8(second)?,
+        0,
+    )
+    .map_err(|_| bad())?;
+    let tz = if utc {
+        jiff::tz::TimeZone::UTC
+    } else {
+        jiff::tz::TimeZone::system()
+    };
+    civil
+        .to_zoned(tz)
+        .map(|z| z.timestamp())
+        .map_err(|_| bad())
+}
+
+/// An `allowed_signers` time for a timestamp: `YYYYMMDDHHMMSSZ`.
+pub fn format_ssh_time(t: jiff::Timestamp) -> String {
+    t.strftime("%Y%m%d%H%M%SZ").to_string()
 }
 
 /// The reviewers a workspace trusts, parsed from OpenSSH `allowed_signers`
@@ -384,10 +497,11 @@ impl AllowedSigners {
                 continue;
             }
             match parse_signer_line(line) {
-                Ok(Some((principals, key))) => out.keys.push(TrustedKey {
+                Ok(Some((principals, key, validity))) => out.keys.push(TrustedKey {
                     principals,
                     key,
                     line: i + 1,
+                    validity,
                 }),
                 Ok(None) => {}
                 Err(reason) => out.ignored.push((i + 1, reason)),
@@ -409,7 +523,9 @@ impl AllowedSigners {
 }
 
 /// `Ok(None)` for a line trusted for other namespaces only.
-fn parse_signer_line(line: &str) -> Result<Option<(Vec<String>, PublicKey)>, String> {
+type SignerLine = (Vec<String>, PublicKey, Validity);
+
+fn parse_signer_line(line: &str) -> Result<Option<SignerLine>, String> {
     let tokens = tokenize(line);
     let Some(key_at) = tokens.iter().position(|t| is_key_type(t)) else {
         return Err("no key type (ssh-ed25519, ...) on the line".into());
@@ -423,6 +539,7 @@ fn parse_signer_line(line: &str) -> Result<Option<(Vec<String>, PublicKey)>, Str
         .map(str::to_string)
         .collect();
     let mut ns_ok = true;
+    let mut validity = Validity::default();
     for opt in tokens[1..key_at].iter().flat_map(|t| split_options(t)) {
         let lower = opt.to_ascii_lowercase();
         if lower == "cert-authority" {
@@ -431,6 +548,16 @@ fn parse_signer_line(line: &str) -> Result<Option<(Vec<String>, PublicKey)>, Str
         if let Some(v) = lower.strip_prefix("namespaces=") {
             let v = v.trim_matches('"');
             ns_ok = v.split(',').any(|p| pattern_matches(p.trim(), NAMESPACE));
+        } else if let Some(v) = lower.strip_prefix("valid-after=") {
+            validity.after = Some(parse_ssh_time(v.trim_matches('"'))?);
+        } else if let Some(v) = lower.strip_prefix("valid-before=") {
+            validity.before = Some(parse_ssh_time(v.trim_matches('"'))?);
+        } else if !lower.is_empty() {
+            // OpenSSH refuses a line with an option it does not know: so do we.
+            return Err(format!(
+                "option '{}' is not one OpenSSH's allowed_signers knows",
+                crate::text::printable(&opt, 40)
+            ));
         }
     }
     let Some(b64) = tokens.get(key_at + 1) else {
@@ -438,7 +565,7 @@ fn parse_signer_line(line: &str) -> Result<Option<(Vec<String>, PublicKey)>, Str
     };
     let key = PublicKey::from_openssh(&format!("{} {}", tokens[key_at], b64))
         .map_err(|e| format!("unreadable key: {e}"))?;
-    Ok(ns_ok.then_some((principals, key)))
+    Ok(ns_ok.then_some((principals, key, validity)))
 }
 
 fn is_key_type(t: &str) -> bool {
@@ -509,6 +636,31 @@ fn check_name(name: &str) -> Result<String, KeyError> {
         return Err(KeyError::BadName);
     }
     Ok(n.to_string())
+}
+
+/// `$VEIL_ADMIN_KEY`, else `<config>/admin_ed25519`.
+pub fn admin_key_path() -> Result<PathBuf, KeyError> {
+    match std::env::var_os(ADMIN_KEY_ENV).filter(|v| !v.is_empty()) {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => Ok(config_dir()?.join(ADMIN_KEY_FILE)),
+    }
+}
+
+/// Parse a public key given as `ssh-ed25519 AAAA... [comment]`.
+pub fn parse_public(text: &str) -> Result<PublicKey, String> {
+    let mut words = text.split_whitespace();
+    let (Some(kind), Some(b64)) = (words.next(), words.next()) else {
+        return Err("expected `ssh-ed25519 AAAA...`".into());
+    };
+    let key = PublicKey::from_openssh(&format!("{kind} {b64}"))
+        .map_err(|e| format!("not an OpenSSH public key: {e}"))?;
+    if key.algorithm() != Algorithm::Ed25519 {
+        return Err(format!(
+            "a {} key; Veil signs with ed25519 only",
+            key.algorithm()
+        ));
+    }
+    Ok(key)
 }
 
 fn env_key_path() -> Option<PathBuf> {

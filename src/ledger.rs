@@ -17,6 +17,7 @@
 
 use crate::item::{DetectorInfo, Item, MaskKind, Rect};
 use crate::keys::{AllowedSigners, Reviewer};
+use crate::trust::{Anchor, Role, Trust, TrustState};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,8 +28,11 @@ use std::fs;
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// Entry format version.
-pub const LEDGER_VERSION: u64 = 1;
+/// Entry format version. Version 1 entries (before the administrator and
+/// enrolments) verify as legacy trust.
+pub const LEDGER_VERSION: u64 = 2;
+/// The version written before the trust root existed.
+pub const LEGACY_VERSION: u64 = 1;
 /// `prev` of the header line.
 pub const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Largest integer a ledger may carry (2^53 − 1): every JSON reader agrees on it.
@@ -159,6 +163,14 @@ pub enum EntryKind {
     Recovered,
     /// Signs the head, so an exported copy can prove later deletions.
     Checkpoint,
+    /// The trust root: signed by the administrator key it names (once).
+    Admin,
+    /// The administrator enrols a reviewer's key under a principal.
+    Enrol,
+    /// The administrator ends an enrolment.
+    Revoke,
+    /// The administrator records the policy text in force from here on.
+    Policy,
 }
 
 impl EntryKind {
@@ -170,6 +182,10 @@ impl EntryKind {
             EntryKind::Reject => "reject",
             EntryKind::Recovered => "recovered",
             EntryKind::Checkpoint => "checkpoint",
+            EntryKind::Admin => "admin",
+            EntryKind::Enrol => "enrol",
+            EntryKind::Revoke => "revoke",
+            EntryKind::Policy => "policy",
         }
     }
 }
@@ -321,6 +337,12 @@ pub struct Entry {
     /// For `checkpoint`: the ledger prefix before this line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<Head>,
+    /// For `enrol` and `revoke`: whose key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment: Option<crate::trust::Enrolment>,
+    /// For `policy`: the whole `veil.toml` text; `policy_digest` is its digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_text: Option<String>,
     /// sshsig over the canonical bytes of the entry without `sig`, one line of base64.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sig: String,
@@ -360,6 +382,8 @@ impl Entry {
             reason: None,
             discarded: None,
             head: None,
+            enrolment: None,
+            policy_text: None,
             sig: String::new(),
         }
     }
@@ -544,15 +568,19 @@ fn scan(bytes: &[u8]) -> Scan {
 /// For each line, whether a `discarded` claim covers it; `discarded(n)`
 /// gives line `n`'s claim, if it is an entry that makes one.
 fn claimed_lines(lines: &[RawLine], discarded: impl Fn(usize) -> Option<Discarded>) -> Vec<bool> {
+    // A claim covers only the bytes right before its own line (the debris
+    // and the newline the recovering append wrote): never itself, never
+    // anything after it.
     let candidates: Vec<(usize, (usize, usize))> = lines
         .iter()
         .enumerate()
         .filter(|(_, l)| l.complete)
-        .filter_map(|(n, _)| {
+        .filter_map(|(n, l)| {
             let d = discarded(n)?;
-            let start = usize::try_from(d.offset).unwrap_or(usize::MAX);
-            let len = usize::try_from(d.length).unwrap_or(usize::MAX);
-            Some((n, (start, start.saturating_add(len))))
+            let start = usize::try_from(d.offset).ok()?;
+            let len = usize::try_from(d.length).ok()?;
+            let end = start.checked_add(len)?;
+            (end.checked_add(1) == Some(l.start)).then_some((n, (start, end)))
         })
         .collect();
     let mut claims = Claims::new(candidates.iter().map(|(_, (start, _))| *start).collect());
@@ -625,6 +653,34 @@ fn claimed_lines_quick(bytes: &[u8], lines: &[RawLine]) -> Vec<bool> {
     })
 }
 
+/// Trust as the ledger's own entries give it (for the tool's own checks
+/// before it signs; [`verify`] is the audit): the first `admin` entry is
+/// the root, and the `enrol`, `revoke` and `policy` entries it signed after
+/// that apply in order.
+pub fn trust_state(index: &[Located]) -> TrustState {
+    let mut state = TrustState::default();
+    for l in index {
+        let e = &l.entry;
+        match e.kind {
+            EntryKind::Admin if state.root.is_none() => {
+                if let Ok(k) = crate::keys::parse_public(&e.reviewer.key) {
+                    let _ = state.set_root(k, &e.reviewer.name, l.line);
+                }
+            }
+            EntryKind::Enrol | EntryKind::Revoke | EntryKind::Policy
+                if state
+                    .root
+                    .as_ref()
+                    .is_some_and(|r| r.fingerprint == e.reviewer.fingerprint) =>
+            {
+                let _ = apply_admin(&mut state, e, l.line);
+            }
+            _ => {}
+        }
+    }
+    state
+}
+
 // ---------------------------------------------------------------------------
 // Appending
 
@@ -694,6 +750,29 @@ struct Tail {
     last_line: usize,
     /// Bytes after the last entry: `(offset, bytes)`.
     debris: Option<(usize, Vec<u8>)>,
+    /// The file ends in a whole entry that continues the chain but lost its
+    /// newline: the append writes the newline and builds on it. Such an
+    /// entry is never claimed as debris, so no claim ever covers a
+    /// complete, validly signed entry.
+    finish_line: bool,
+}
+
+/// Whether the final piece of `bytes` (no newline) is a whole entry of
+/// `ledger` that follows `seq`/`prev`: `(entry, line index)`.
+fn torn_whole_entry(
+    bytes: &[u8],
+    lines: &[RawLine],
+    ledger: Option<&str>,
+    next_seq: u64,
+    prev: &str,
+) -> Option<Entry> {
+    let last = lines.last().filter(|l| !l.complete)?;
+    let e = parse_line(&bytes[last.start..last.end]).ok()?;
+    let fits = match ledger {
+        Some(id) => e.ledger == id,
+        None => e.kind == EntryKind::Header,
+    };
+    (fits && e.seq == next_seq && e.prev == prev).then_some(e)
 }
 
 /// Find the header and the last valid entry; everything after that entry
@@ -734,12 +813,26 @@ fn find_tail(bytes: &[u8], path: &Path) -> Result<Tail, LedgerError> {
     let Some((header_at, header)) = header else {
         // No ledger yet: anything here is debris of a first write.
         check_debris(bytes, &lines, 0, path)?;
+        if let Some(h) = torn_whole_entry(bytes, &lines, None, 0, ZERO_HASH) {
+            // Debris before it would have been claimed by the header itself.
+            if lines.len() == 1 && h.discarded.is_none() {
+                return Ok(Tail {
+                    ledger: Some(h.ledger),
+                    next_seq: 1,
+                    prev: sha256_hex(bytes),
+                    last_line: 1,
+                    debris: None,
+                    finish_line: true,
+                });
+            }
+        }
         return Ok(Tail {
             ledger: None,
             next_seq: 0,
             prev: ZERO_HASH.to_string(),
             last_line: 0,
             debris: (!bytes.is_empty()).then(|| (0, bytes.to_vec())),
+            finish_line: false,
         });
     };
     let mut last: Option<(usize, Entry)> = None;
@@ -759,12 +852,28 @@ fn find_tail(bytes: &[u8], path: &Path) -> Result<Tail, LedgerError> {
     let last_line = lines[last_at];
     let after = last_line.end + 1;
     check_debris(bytes, &lines, last_at + 1, path)?;
+    let prev = sha256_hex(&bytes[last_line.start..last_line.end]);
+    if last_at + 2 == lines.len()
+        && let Some(e) =
+            torn_whole_entry(bytes, &lines, Some(&header.ledger), last.seq + 1, &prev)
+    {
+        let torn = lines[last_at + 1];
+        return Ok(Tail {
+            ledger: Some(header.ledger),
+            next_seq: e.seq + 1,
+            prev: sha256_hex(&bytes[torn.start..torn.end]),
+            last_line: last_at + 2,
+            debris: None,
+            finish_line: true,
+        });
+    }
     Ok(Tail {
         ledger: Some(header.ledger),
         next_seq: last.seq + 1,
-        prev: sha256_hex(&bytes[last_line.start..last_line.end]),
+        prev,
         last_line: last_at + 1,
         debris: (after < bytes.len()).then(|| (after, bytes[after..].to_vec())),
+        finish_line: false,
     })
 }
 
@@ -886,6 +995,9 @@ impl Ledger {
             None => random_hex(16),
         };
         let mut pending: Vec<(Entry, bool)> = Vec::new();
+        if tail.finish_line {
+            out.push(b'\n');
+        }
         if tail.ledger.is_none() {
             created = true;
             pending.push((Entry::draft(EntryKind::Header), false));
@@ -1043,6 +1155,8 @@ pub struct VerifyReport {
     pub findings: Vec<Finding>,
     /// The head of the bytes checked.
     pub head: Option<Head>,
+    /// Who the ledger says may sign, and whether the auditor's copy agreed.
+    pub trust: TrustSummary,
 }
 
 impl VerifyReport {
@@ -1072,67 +1186,176 @@ struct Debris {
     first_line: usize,
 }
 
+/// What `verify` learnt about who signs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TrustSummary {
+    /// `SHA256:…` of the administrator key, with its name and line.
+    pub administrator: Option<String>,
+    pub administrator_line: usize,
+    /// True when the administrator key matched the auditor's own copy.
+    pub anchored: bool,
+    /// Entries before the trust root, checked against `allowed_signers` only.
+    pub legacy_entries: usize,
+    /// Active enrolments at the end: `principal (SHA256:…)`.
+    pub enrolled: Vec<String>,
+}
+
+/// Whether an entry's signature verifies under the key it names (the
+/// crypto alone; who may sign is decided in order, as trust changes).
+fn crypto_problem(
+    entry: &Entry,
+    raw: &[u8],
+    key: &Result<ssh_key::PublicKey, String>,
+) -> Option<String> {
+    let key = match key {
+        Ok(k) => k,
+        Err(problem) => return Some(problem.clone()),
+    };
+    let fp = &entry.reviewer.fingerprint;
+    crate::keys::verify_signature(key, &signed_message(raw), &entry.sig)
+        .err()
+        .map(|e| {
+            format!("signature by {fp} does not verify ({e}): the entry was changed after signing")
+        })
+}
+
+/// The key an entry names, checked against the fingerprint it records.
+fn named_key(key: &str, fingerprint: &str) -> Result<ssh_key::PublicKey, String> {
+    let k = ssh_key::PublicKey::from_openssh(key)
+        .map_err(|_| format!("reviewer key '{}' is not an OpenSSH public key", short(key)))?;
+    let fp = crate::keys::fingerprint_of(&k);
+    if fp != fingerprint {
+        return Err(format!(
+            "the recorded fingerprint {} is not the key's ({fp})",
+            crate::text::printable(fingerprint, 80)
+        ));
+    }
+    Ok(k)
+}
+
 /// Check a ledger's bytes: canonical form, ledger id, contiguous seq, prev
-/// hashes, signatures by keys in `trusted`, the policy rules recorded in
-/// each entry, complete batches, time order, and (with `checkpoint`) that
-/// the ledger still starts with the exported head. Pure: outputs are
-/// checked by [`verify_workspace`].
-pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>) -> VerifyReport {
+/// hashes, every signature, who may sign each entry (the administrator
+/// named by the `admin` entry, reviewers it enrolled, or for a legacy
+/// ledger the `allowed_signers` of `trust`), the policy in force, decisions
+/// (no release after a reject, one release per original, high-stakes never
+/// lowered), complete batches, time order, and (with `checkpoint`) that the
+/// ledger still starts with the exported head. Pure: outputs are checked by
+/// [`verify_workspace`].
+pub fn verify(bytes: &[u8], trust: &Trust, checkpoint: Option<&Head>) -> VerifyReport {
     let mut r = VerifyReport {
         head: Some(Head::of(bytes)),
         ..VerifyReport::default()
     };
-    for (line, reason) in &trusted.ignored {
+    for (line, reason) in &trust.workspace_signers.ignored {
         r.push(
             0,
             Severity::Warning,
             format!("allowed_signers line {line} ignored: {reason}"),
         );
     }
-    if trusted.keys.is_empty() && !bytes.is_empty() {
-        r.push(
-            0,
-            Severity::Tampered,
-            "allowed_signers trusts no reviewer key, so no signature can be accepted (run `veil reviewer init` in this workspace, or restore the file)".into(),
-        );
+    if let Some(s) = trust.anchor.as_ref().and_then(Anchor::signers) {
+        for (line, reason) in &s.ignored {
+            r.push(
+                0,
+                Severity::Warning,
+                format!("your trust file's line {line} ignored: {reason}"),
+            );
+        }
     }
-    let Scan {
-        lines,
-        mut parsed,
-        claimed,
-    } = scan(bytes);
+    let lines = split_lines(bytes);
     r.lines = lines.len();
-    // A ledger has a few signers and many entries: each key is parsed,
-    // fingerprinted and looked up once.
-    let mut signers: BTreeMap<(&str, &str, &str), Result<ssh_key::PublicKey, String>> =
-        BTreeMap::new();
+    // Each line parses on its own: on all cores (verify reads 100k lines).
+    let mut parsed: Vec<Result<Entry, LineError>> = lines
+        .par_iter()
+        .map(|l| parse_line(&bytes[l.start..l.end]))
+        .collect();
+    // A ledger has a few signers and many entries: each key is parsed and
+    // fingerprinted once, and every signature is checked on all cores.
+    let mut keys: BTreeMap<(&str, &str), Result<ssh_key::PublicKey, String>> = BTreeMap::new();
     for e in parsed.iter().flatten() {
-        let r = &e.reviewer;
-        signers
-            .entry((&r.key, &r.fingerprint, &r.name))
-            .or_insert_with(|| signer_problem(&r.key, &r.fingerprint, &r.name, trusted));
+        let s = &e.reviewer;
+        keys.entry((&s.key, &s.fingerprint))
+            .or_insert_with(|| named_key(&s.key, &s.fingerprint));
     }
-    let mut signatures: Vec<Option<String>> = lines
+    let mut crypto: Vec<Option<String>> = lines
         .par_iter()
         .zip(parsed.par_iter())
         .map(|(l, p)| match p {
             Ok(e) if l.complete => {
-                let r = &e.reviewer;
-                let signer = &signers[&(r.key.as_str(), r.fingerprint.as_str(), r.name.as_str())];
-                signature_problem(e, &bytes[l.start..l.end], signer)
+                let s = &e.reviewer;
+                crypto_problem(e, &bytes[l.start..l.end], &keys[&(s.key.as_str(), s.fingerprint.as_str())])
             }
             _ => None,
         })
         .collect();
-    drop(signers);
+    drop(keys);
+    let signed = |n: usize| lines[n].complete && parsed[n].is_ok() && crypto[n].is_none();
+
+    // The trust root: the first validly signed `admin` entry.
+    let root_at = (0..lines.len()).find(|&n| {
+        signed(n) && parsed[n].as_ref().is_ok_and(|e| e.kind == EntryKind::Admin)
+    });
+    let root_fp = root_at.and_then(|n| parsed[n].as_ref().ok().map(|e| e.reviewer.fingerprint.clone()));
+    // Keys that may ever sign here: a claim by anyone else claims nothing.
+    let mut ever: BTreeSet<String> = trust
+        .legacy_signers()
+        .keys
+        .iter()
+        .map(|k| crate::keys::fingerprint_of(&k.key))
+        .collect();
+    if let Some(fp) = &root_fp {
+        ever.insert(fp.clone());
+        for (n, p) in parsed.iter().enumerate() {
+            if let Ok(e) = p
+                && signed(n)
+                && e.kind == EntryKind::Enrol
+                && &e.reviewer.fingerprint == fp
+                && let Some(k) = e.enrolment.as_ref().and_then(|en| crate::keys::parse_public(&en.key).ok())
+            {
+                ever.insert(crate::keys::fingerprint_of(&k));
+            }
+        }
+    }
+    let mut claimed = claimed_lines(&lines, |n| {
+        let e = parsed[n].as_ref().ok()?;
+        let may = signed(n)
+            && matches!(e.kind, EntryKind::Recovered | EntryKind::Header)
+            && ever.contains(&e.reviewer.fingerprint);
+        may.then(|| e.discarded.clone()).flatten()
+    });
+    // Debris is what an append found after the last entry; a complete,
+    // validly signed entry is never debris (appends finish such a line
+    // instead). Veil before the trust root claimed a whole entry whose
+    // newline was lost: a legacy claim of that is only a warning.
+    for n in 0..lines.len() {
+        if claimed[n] && signed(n) {
+            let legacy = parsed[n].as_ref().is_ok_and(|e| e.v == LEGACY_VERSION);
+            if legacy {
+                r.push(
+                    n + 1,
+                    Severity::Warning,
+                    "a whole entry claimed as debris of an interrupted write by a legacy recovery (Veil before the trust root did so when its newline was lost); not counted".into(),
+                );
+            } else {
+                claimed[n] = false;
+                r.push(
+                    n + 1,
+                    Severity::Tampered,
+                    "a complete, validly signed entry is claimed as interrupted-write debris by a later recovered entry: a recovery may only account for a torn tail".into(),
+                );
+            }
+        }
+    }
+
+    let mut state = TrustState::default();
     let mut expected_seq: Option<u64> = Some(0);
     let mut prev_hash = ZERO_HASH.to_string();
     let mut prev_line = 0usize;
     let mut prev_ts: Option<(jiff::Timestamp, usize)> = None;
     let mut debris: Option<Debris> = None;
     let mut seen_entry = false;
-    let mut approvals: BTreeMap<u64, (usize, Entry)> = BTreeMap::new();
-    let mut released_items: BTreeMap<String, usize> = BTreeMap::new();
+    let mut approvals: BTreeMap<u64, (usize, Entry, Option<String>)> = BTreeMap::new();
+    let mut decisions = Decisions::default();
     let mut batches: BTreeMap<String, (u64, BTreeSet<u64>, usize)> = BTreeMap::new();
 
     for (n, l) in lines.iter().enumerate() {
@@ -1146,7 +1369,7 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
                 first,
                 Severity::Warning,
                 format!(
-                    "{} bytes from line {first} to the end are an interrupted write (the last line has no newline); not counted — the next append records them as recovered",
+                    "{} bytes from line {first} to the end are an interrupted write (the last line has no newline); not counted — the next append records them as recovered, or finishes the line when it is a whole entry",
                     bytes.len() - start
                 ),
             );
@@ -1207,74 +1430,27 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
             (None, true) => r.push(
                 line_no,
                 Severity::Tampered,
-                "this entry accounts for interrupted-write bytes that are not before it: lines were removed".into(),
+                "this entry accounts for interrupted-write bytes that are not right before it: lines were removed, or it claims what it may not".into(),
             ),
             (None, false) => {}
         }
 
-        // The chain.
-        let mut chain = Vec::new();
-        if !seen_entry {
-            if entry.kind != EntryKind::Header {
-                chain.push("the ledger does not start with a header entry".to_string());
-            }
-            r.ledger_id = Some(entry.ledger.clone());
-        } else {
-            if entry.kind == EntryKind::Header {
-                chain.push("a second header".to_string());
-            }
-            if let Some(id) = &r.ledger_id
-                && &entry.ledger != id
-            {
-                chain.push(format!(
-                    "belongs to another ledger ({}…, this one is {}…): copied in from elsewhere",
-                    short(&entry.ledger),
-                    short(id)
-                ));
-            }
-        }
-        if let Some(exp) = expected_seq
-            && entry.seq != exp
-        {
-            chain.push(if entry.seq < exp {
-                format!(
-                    "seq {} repeats or goes back (expected {exp}): a line was replayed, swapped or inserted",
-                    entry.seq
-                )
-            } else {
-                format!(
-                    "seq {} where {exp} was expected: {} entr{} deleted before it",
-                    entry.seq,
-                    entry.seq - exp,
-                    if entry.seq - exp == 1 { "y was" } else { "ies were" }
-                )
-            });
-        }
-        if entry.prev != prev_hash {
-            chain.push(if prev_line == 0 {
-                "prev is not the zero hash of a first entry".to_string()
-            } else {
-                format!(
-                    "prev does not match the hash of line {prev_line}: an earlier line was edited, removed or reordered"
-                )
-            });
-        }
-        if !chain.is_empty() {
-            r.push(line_no, Severity::Tampered, chain.join("; "));
-        }
+        check_chain(&mut r, line_no, &entry, seen_entry, expected_seq, &prev_hash, prev_line);
         seen_entry = true;
         expected_seq = Some(entry.seq + 1);
         prev_hash = sha256_hex(raw);
         prev_line = line_no;
 
-        if entry.v != LEDGER_VERSION {
+        if entry.v != LEDGER_VERSION && !(entry.v == LEGACY_VERSION && root_at.is_none_or(|a| n < a)) {
             r.push(
                 line_no,
                 Severity::Tampered,
                 format!("format version {} is not {LEDGER_VERSION}", entry.v),
             );
         }
-        match entry.ts.parse::<jiff::Timestamp>() {
+        // The time an entry is judged at is never before an earlier
+        // entry's: a signer cannot backdate past the chain.
+        let when = match entry.ts.parse::<jiff::Timestamp>() {
             Ok(t) => {
                 if let Some((p, pl)) = prev_ts
                     && t < p
@@ -1288,19 +1464,54 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
                         ),
                     );
                 }
-                prev_ts = Some((t, line_no));
+                let at = prev_ts.map_or(t, |(p, _)| p.max(t));
+                prev_ts = Some((at, line_no));
+                Some(at)
             }
-            Err(_) => r.push(
-                line_no,
-                Severity::Tampered,
-                format!("ts '{}' is not an RFC 3339 time", entry.ts),
-            ),
-        }
+            Err(_) => {
+                r.push(
+                    line_no,
+                    Severity::Tampered,
+                    format!("ts '{}' is not an RFC 3339 time", entry.ts),
+                );
+                prev_ts.map(|(p, _)| p)
+            }
+        };
 
-        if let Some(problem) = signatures[n].take() {
+        let role = if let Some(problem) = crypto[n].take() {
             r.push(line_no, Severity::Tampered, problem);
-        }
+            None
+        } else {
+            let legacy = root_at.is_none_or(|a| n < a);
+            if legacy && entry.kind != EntryKind::Header {
+                r.trust.legacy_entries += 1;
+            }
+            match authorise(
+                &mut state,
+                trust,
+                &entry,
+                line_no,
+                root_at == Some(n),
+                legacy,
+                root_fp.as_deref(),
+                when,
+            ) {
+                Ok(role) => Some(role),
+                Err(problem) => {
+                    r.push(line_no, Severity::Tampered, problem);
+                    None
+                }
+            }
+        };
+        let principal = match &role {
+            Some(Role::Reviewer(p)) => Some(p.clone()),
+            _ => None,
+        };
         check_rules(&mut r, line_no, &entry, &approvals, bytes, l.start);
+        if matches!(entry.kind, EntryKind::Approve | EntryKind::Countersign | EntryKind::Reject) {
+            let legacy = root_at.is_none_or(|a| n < a);
+            decisions.check(&mut r, line_no, &entry, &state, legacy, principal.as_deref(), &approvals);
+        }
 
         if let Some(b) = &entry.batch {
             let slot = batches
@@ -1319,20 +1530,10 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
                 );
             }
         }
-        if entry.kind == EntryKind::Approve {
-            approvals.insert(entry.seq, (line_no, entry.clone()));
-        }
         if entry.releases()
             && let (Some(item), Some(name), Some(sha)) =
                 (&entry.item, &entry.output_name, &entry.output_sha256)
         {
-            if let Some(first) = released_items.insert(item.clone(), line_no) {
-                r.push(
-                    line_no,
-                    Severity::Warning,
-                    format!("item {item} is released a second time (first on line {first})"),
-                );
-            }
             r.releases.push(Release {
                 line: line_no,
                 seq: entry.seq,
@@ -1340,6 +1541,9 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
                 output_name: name.clone(),
                 output_sha256: sha.clone(),
             });
+        }
+        if entry.kind == EntryKind::Approve {
+            approvals.insert(entry.seq, (line_no, entry, principal));
         }
     }
     if let Some(d) = debris {
@@ -1377,6 +1581,7 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
             );
         }
     }
+    summarise_trust(&mut r, trust, &state, !bytes.is_empty());
     if let Some(cp) = checkpoint {
         check_checkpoint(&mut r, bytes, cp);
     }
@@ -1389,6 +1594,360 @@ pub fn verify(bytes: &[u8], trusted: &AllowedSigners, checkpoint: Option<&Head>)
     }
     r.findings.sort_by_key(|f| f.line);
     r
+}
+
+/// The chain fields of an entry against the line before it.
+fn check_chain(
+    r: &mut VerifyReport,
+    line_no: usize,
+    entry: &Entry,
+    seen_entry: bool,
+    expected_seq: Option<u64>,
+    prev_hash: &str,
+    prev_line: usize,
+) {
+    let mut chain = Vec::new();
+    if !seen_entry {
+        if entry.kind != EntryKind::Header {
+            chain.push("the ledger does not start with a header entry".to_string());
+        }
+        r.ledger_id = Some(entry.ledger.clone());
+    } else {
+        if entry.kind == EntryKind::Header {
+            chain.push("a second header".to_string());
+        }
+        if let Some(id) = &r.ledger_id
+            && &entry.ledger != id
+        {
+            chain.push(format!(
+                "belongs to another ledger ({}…, this one is {}…): copied in from elsewhere",
+                short(&entry.ledger),
+                short(id)
+            ));
+        }
+    }
+    if let Some(exp) = expected_seq
+        && entry.seq != exp
+    {
+        chain.push(if entry.seq < exp {
+            format!(
+                "seq {} repeats or goes back (expected {exp}): a line was replayed, swapped or inserted",
+                entry.seq
+            )
+        } else {
+            format!(
+                "seq {} where {exp} was expected: {} entr{} deleted before it",
+                entry.seq,
+                entry.seq - exp,
+                if entry.seq - exp == 1 { "y was" } else { "ies were" }
+            )
+        });
+    }
+    if entry.prev != prev_hash {
+        chain.push(if prev_line == 0 {
+            "prev is not the zero hash of a first entry".to_string()
+        } else {
+            format!(
+                "prev does not match the hash of line {prev_line}: an earlier line was edited, removed or reordered"
+            )
+        });
+    }
+    if !chain.is_empty() {
+        r.push(line_no, Severity::Tampered, chain.join("; "));
+    }
+}
+
+/// Whether the (validly signed) entry on `line_no` may be signed by its
+/// key, applying what it changes to trust when it is the administrator's.
+#[allow(clippy::too_many_arguments)]
+fn authorise(
+    state: &mut TrustState,
+    trust: &Trust,
+    e: &Entry,
+    line_no: usize,
+    is_root: bool,
+    legacy: bool,
+    root_fp: Option<&str>,
+    when: Option<jiff::Timestamp>,
+) -> Result<Role, String> {
+    let fp = e.reviewer.fingerprint.as_str();
+    let key = crate::keys::parse_public(&e.reviewer.key)?;
+    let when = when.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    if is_root {
+        if let Some(mine) = trust.anchor.as_ref().and_then(Anchor::admin)
+            && mine.key_data() != key.key_data()
+        {
+            state.set_root(key, &e.reviewer.name, line_no)?;
+            return Err(format!(
+                "the ledger's administrator key {fp} is not the one in your trust file ({}): the trust root was replaced",
+                crate::keys::fingerprint_of(mine)
+            ));
+        }
+        state.set_root(key, &e.reviewer.name, line_no)?;
+        return Ok(Role::Administrator);
+    }
+    let admin_only = matches!(
+        e.kind,
+        EntryKind::Admin | EntryKind::Enrol | EntryKind::Revoke | EntryKind::Policy
+    );
+    if legacy {
+        if admin_only {
+            return Err(format!(
+                "a '{}' entry before the ledger's administrator entry",
+                e.kind.as_str()
+            ));
+        }
+        // A new ledger's header is signed by the administrator it names next.
+        if e.kind == EntryKind::Header && root_fp == Some(fp) {
+            return Ok(Role::Administrator);
+        }
+        let signers = trust.legacy_signers();
+        return match signers.find(&key) {
+            Some(t) => {
+                t.validity.check(when).map_err(|why| {
+                    format!("signed by {fp} outside its allowed_signers validity: {why}")
+                })?;
+                Ok(Role::Reviewer(t.principals.first().cloned().unwrap_or_default()))
+            }
+            None => Err(format!(
+                "signed by {fp} ('{}'), a key not in allowed_signers: an untrusted signer",
+                crate::text::printable(&e.reviewer.name, 80)
+            )),
+        };
+    }
+    let role = state.role(fp, when)?;
+    match (e.kind, &role) {
+        (EntryKind::Admin, _) => Err("a second administrator entry: the trust root cannot be replaced".into()),
+        (EntryKind::Header, _) => Err("a header after the trust root".into()),
+        (EntryKind::Enrol | EntryKind::Revoke | EntryKind::Policy, Role::Administrator) => {
+            apply_admin(state, e, line_no)?;
+            Ok(role)
+        }
+        (EntryKind::Enrol | EntryKind::Revoke | EntryKind::Policy, Role::Reviewer(p)) => Err(format!(
+            "a '{}' entry signed by reviewer {p}: only the administrator changes trust or policy",
+            e.kind.as_str()
+        )),
+        (EntryKind::Approve | EntryKind::Countersign | EntryKind::Reject, Role::Administrator) => Err(format!(
+            "a '{}' entry signed by the administrator key: decisions are made by enrolled reviewers",
+            e.kind.as_str()
+        )),
+        _ => Ok(role),
+    }
+}
+
+/// Apply an administrator's `enrol`, `revoke` or `policy` entry.
+fn apply_admin(state: &mut TrustState, e: &Entry, line_no: usize) -> Result<(), String> {
+    match e.kind {
+        EntryKind::Enrol => match &e.enrolment {
+            Some(en) => state.enrol(en, line_no),
+            None => Err("enrol entry lacks its enrolment".into()),
+        },
+        EntryKind::Revoke => match &e.enrolment {
+            Some(en) => state.revoke(en, line_no),
+            None => Err("revoke entry lacks the enrolment it ends".into()),
+        },
+        EntryKind::Policy => match (&e.policy_text, &e.policy_digest) {
+            (Some(text), Some(digest)) => state.set_policy(text, digest, line_no),
+            _ => Err("policy entry lacks its policy_text or policy_digest".into()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// What the ledger has decided about each original so far.
+#[derive(Default)]
+struct Decisions {
+    /// Original SHA-256 → line of its first reject.
+    rejected: BTreeMap<String, usize>,
+    /// Original SHA-256 → line of its release.
+    released: BTreeMap<String, usize>,
+    /// Original SHA-256 → line where it was first high-stakes.
+    high_stakes: BTreeMap<String, usize>,
+}
+
+impl Decisions {
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &mut self,
+        r: &mut VerifyReport,
+        line_no: usize,
+        e: &Entry,
+        state: &TrustState,
+        legacy: bool,
+        principal: Option<&str>,
+        approvals: &BTreeMap<u64, (usize, Entry, Option<String>)>,
+    ) {
+        let Some(original) = e.original_sha256.clone().or_else(|| e.item.clone()) else {
+            return;
+        };
+        let mut bad = |m: String| r.push(line_no, Severity::Tampered, m);
+        let policy = state.policy.as_ref();
+        if !legacy {
+            match (policy, &e.policy_digest) {
+                (None, _) => bad("a decision before the administrator recorded any policy".into()),
+                (Some(p), Some(d)) if &p.digest != d => bad(format!(
+                    "decided under policy {}…, but the policy in force (line {}) is {}…: veil.toml was changed without the administrator",
+                    short(d),
+                    p.line,
+                    short(&p.digest)
+                )),
+                _ => {}
+            }
+        }
+        if e.kind == EntryKind::Reject {
+            self.rejected.entry(original).or_insert(line_no);
+            return;
+        }
+        if let Some(p) = policy
+            && !legacy
+        {
+            for g in e.gates.iter().flatten() {
+                if let Some(gate) = crate::gates::Gate::from_name(&g.gate)
+                    && gate != crate::gates::Gate::SecondReviewer
+                    && g.required != p.policy.gates.required.iter().any(|x| x == gate.as_str())
+                {
+                    bad(format!(
+                        "gate '{}' recorded as {}required, but the policy in force (line {}) says otherwise",
+                        g.gate,
+                        if g.required { "" } else { "not " },
+                        p.line
+                    ));
+                }
+            }
+        }
+        let flagged = e.high_stakes == Some(true)
+            || policy.is_some_and(|p| {
+                e.masks.iter().flatten().any(|m| {
+                    p.policy.high_stakes.mask_kinds.iter().any(|k| k == m.kind.as_str())
+                })
+            });
+        if flagged {
+            self.high_stakes.entry(original.clone()).or_insert(line_no);
+        }
+        let two_needed = policy.is_none_or(|p| p.policy.high_stakes.second_reviewer);
+        if let Some(&since) = self.high_stakes.get(&original)
+            && two_needed
+        {
+            let second_required = e.gates.iter().flatten().any(|g| {
+                g.gate == crate::gates::Gate::SecondReviewer.as_str() && g.required
+            });
+            if !second_required {
+                bad(format!(
+                    "the original is high-stakes (since line {since}), but this entry records no second reviewer as required: high-stakes status was lowered"
+                ));
+            }
+        }
+        if e.kind == EntryKind::Countersign
+            && let Some((fl, _, first)) = e.countersigns.and_then(|s| approvals.get(&s))
+            && let (Some(a), Some(b)) = (first.as_deref(), principal)
+            && a == b
+        {
+            bad(format!(
+                "countersigned by {b}, the same principal as the first approval on line {fl}: two approvals need two people"
+            ));
+        }
+        if e.releases() {
+            if let Some(at) = self.rejected.get(&original) {
+                bad(format!(
+                    "releases an original that was rejected on line {at}: a rejected photo is never released"
+                ));
+            }
+            if let Some(at) = self.released.get(&original) {
+                bad(format!(
+                    "releases an original already released on line {at}: one original, one release"
+                ));
+            } else {
+                self.released.insert(original, line_no);
+            }
+        }
+    }
+}
+
+/// The trust findings of a whole ledger, and its summary.
+fn summarise_trust(r: &mut VerifyReport, trust: &Trust, state: &TrustState, nonempty: bool) {
+    let mine = trust.anchor.as_ref().and_then(Anchor::admin);
+    r.trust.enrolled = state
+        .enrolled
+        .values()
+        .map(|e| format!("{} ({})", e.principal, e.fingerprint))
+        .collect();
+    let Some(root) = &state.root else {
+        if mine.is_some() {
+            r.push(
+                0,
+                Severity::Tampered,
+                "you trust an administrator key, but this ledger has no administrator entry: it was replaced by a legacy ledger, or never had a trust root".into(),
+            );
+        } else if nonempty {
+            let source = if trust.anchor.is_some() {
+                "your trust file"
+            } else {
+                "the workspace's allowed_signers, which anyone who can write the workspace can edit"
+            };
+            r.push(
+                0,
+                Severity::Warning,
+                format!(
+                    "legacy trust: this ledger has no administrator entry, so its signatures were checked against {source}; have an administrator run `veil admin init` to give it a trust root"
+                ),
+            );
+        }
+        return;
+    };
+    r.trust.administrator = Some(format!(
+        "{} ({})",
+        crate::text::printable(&root.name, 80),
+        root.fingerprint
+    ));
+    r.trust.administrator_line = root.line;
+    r.trust.anchored = mine.is_some_and(|k| k.key_data() == root.key.key_data());
+    if mine.is_none() {
+        r.push(
+            root.line,
+            Severity::Note,
+            format!(
+                "trust root: administrator {} ({}); compare it with your own copy, or pass it with --trust",
+                crate::text::printable(&root.name, 80),
+                root.fingerprint
+            ),
+        );
+    }
+    if r.trust.legacy_entries > 0 {
+        r.push(
+            root.line,
+            Severity::Warning,
+            format!(
+                "legacy trust: {} entr{} before line {} were checked against allowed_signers only, not against enrolments",
+                r.trust.legacy_entries,
+                if r.trust.legacy_entries == 1 { "y" } else { "ies" },
+                root.line
+            ),
+        );
+    }
+    let ws = state.differences(&trust.workspace_signers);
+    if !ws.is_empty() {
+        r.push(
+            0,
+            Severity::Warning,
+            format!(
+                "the workspace's allowed_signers differs from the ledger's enrolments ({}); Veil believes the ledger — run `veil admin export` to rewrite the file",
+                ws.join("; ")
+            ),
+        );
+    }
+    if let Some(s) = trust.anchor.as_ref().and_then(Anchor::signers) {
+        let d = state.differences(s);
+        if !d.is_empty() {
+            r.push(
+                0,
+                Severity::Warning,
+                format!(
+                    "your trust file differs from the ledger's enrolments: {}",
+                    d.join("; ")
+                ),
+            );
+        }
+    }
 }
 
 fn check_claim(r: &mut VerifyReport, line_no: usize, entry: &Entry, start: usize, region: &[u8]) {
@@ -1421,31 +1980,6 @@ fn check_claim(r: &mut VerifyReport, line_no: usize, entry: &Entry, start: usize
             ),
         );
     }
-}
-
-/// Whether a reviewer key, as an entry records it with its fingerprint, may
-/// sign: the parsed key, or what is wrong. Checked once per distinct key.
-fn signer_problem(
-    key: &str,
-    fingerprint: &str,
-    name: &str,
-    trusted: &AllowedSigners,
-) -> Result<ssh_key::PublicKey, String> {
-    let key = ssh_key::PublicKey::from_openssh(key)
-        .map_err(|_| format!("reviewer key '{}' is not an OpenSSH public key", short(key)))?;
-    let fp = crate::keys::fingerprint_of(&key);
-    if fp != fingerprint {
-        return Err(format!(
-            "the recorded fingerprint {fingerprint} is not the key's ({fp})"
-        ));
-    }
-    if !trusted.contains(&key) {
-        return Err(format!(
-            "signed by {fp} ('{}'), a key not in allowed_signers: an untrusted signer",
-            crate::text::printable(name, 80)
-        ));
-    }
-    Ok(key)
 }
 
 /// The bytes an entry's signature covers: the line's own fields minus
@@ -1501,33 +2035,12 @@ fn without_sig(raw: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// What is wrong with an entry's signature, if anything, given what its
-/// signer's key check found. Pure, so `verify` checks every line's
-/// signature on all cores before its ordered pass.
-fn signature_problem(
-    entry: &Entry,
-    raw: &[u8],
-    signer: &Result<ssh_key::PublicKey, String>,
-) -> Option<String> {
-    let key = match signer {
-        Ok(k) => k,
-        Err(problem) => return Some(problem.clone()),
-    };
-    let fp = &entry.reviewer.fingerprint;
-    let msg = signed_message(raw);
-    crate::keys::verify_signature(key, &msg, &entry.sig)
-        .err()
-        .map(|e| {
-            format!("signature by {fp} does not verify ({e}): the entry was changed after signing")
-        })
-}
-
 /// The policy rules an entry must satisfy on its own and against earlier ones.
 fn check_rules(
     r: &mut VerifyReport,
     line_no: usize,
     e: &Entry,
-    approvals: &BTreeMap<u64, (usize, Entry)>,
+    approvals: &BTreeMap<u64, (usize, Entry, Option<String>)>,
     bytes: &[u8],
     line_start: usize,
 ) {
@@ -1617,7 +2130,7 @@ fn check_rules(
                     None => {
                         bad("countersign names no earlier first approval (countersigns)".into())
                     }
-                    Some((fl, f)) => {
+                    Some((fl, f, _)) => {
                         if f.item != e.item
                             || f.output_sha256 != e.output_sha256
                             || f.output_name != e.output_name
@@ -1666,7 +2179,12 @@ fn check_rules(
         EntryKind::Recovered if e.discarded.is_none() => {
             bad("recovered entry lacks its 'discarded' record".into());
         }
-        EntryKind::Header | EntryKind::Recovered => {}
+        EntryKind::Header
+        | EntryKind::Recovered
+        | EntryKind::Admin
+        | EntryKind::Enrol
+        | EntryKind::Revoke
+        | EntryKind::Policy => {}
     }
 }
 
@@ -1729,6 +2247,7 @@ pub const CERTIFICATE_SUFFIX: &str = ".certificate.txt";
 pub fn verify_workspace(
     ws: &crate::workspace::Workspace,
     checkpoint: Option<&Head>,
+    anchor: Option<Anchor>,
 ) -> Result<VerifyReport, LedgerError> {
     let ledger_path = ws.ledger_path();
     let bytes = match fs::read(&ledger_path) {
@@ -1742,7 +2261,11 @@ pub fn verify_workspace(
         Err(e) if e.kind() == io::ErrorKind::NotFound => AllowedSigners::default(),
         Err(e) => return Err(io_err(&signers_path, e)),
     };
-    let mut report = verify(&bytes, &signers, checkpoint);
+    let trust = Trust {
+        anchor,
+        workspace_signers: signers,
+    };
+    let mut report = verify(&bytes, &trust, checkpoint);
     check_outputs(&mut report, &ws.out_dir())?;
     report.findings.sort_by_key(|f| f.line);
     Ok(report)

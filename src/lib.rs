@@ -4,6 +4,7 @@
 //! Data flows one way: originals → `ingest` → item files → review →
 //! approve (render, check, release) → signed ledger → `verify`.
 
+pub mod admin;
 pub mod cli;
 pub mod commands;
 pub mod detect;
@@ -18,5 +19,6 @@ pub mod policy;
 pub mod redact;
 pub mod release;
 pub mod text;
+pub mod trust;
 pub mod tui;
 pub mod workspace;

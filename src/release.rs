@@ -20,7 +20,8 @@
 
 use crate::gates::{self, Gate, GateContext, GateMethod, GateReport};
 use crate::item::{Attestation, Item, ItemState, OutputCheck, OutputRecord};
-use crate::keys::{AllowedSigners, Reviewer};
+use crate::keys::Reviewer;
+use crate::trust::{Role, TrustState};
 use crate::ledger::{
     self, Batch, CERTIFICATE_SUFFIX, Entry, EntryGate, EntryKind, Ledger, LedgerError, Located,
 };
@@ -97,13 +98,38 @@ pub enum ReleaseError {
         source: io::Error,
     },
     #[error(
-        "your key {fingerprint} ({name}) is not trusted in {path}: entries it signed would fail `veil verify`; run `veil reviewer init --name ...` in this workspace"
+        "{path} has no trust root: an administrator must first run `veil admin init` in this workspace"
     )]
-    Untrusted {
-        name: String,
-        fingerprint: String,
-        path: PathBuf,
+    NoTrustRoot { path: PathBuf },
+    #[error(
+        "{why}; entries it signed would fail `veil verify`. Ask the administrator ({admin}) to run: {command}"
+    )]
+    NotEnrolled {
+        why: String,
+        command: String,
+        admin: String,
     },
+    #[error(
+        "the administrator key makes no decisions: approve and reject with an enrolled reviewer's key"
+    )]
+    AdministratorDecides,
+    #[error(
+        "{path} (policy {digest}) is not the policy in force in the ledger{}: the administrator records a changed policy with `veil admin policy`",
+        in_force.as_ref().map(|(d, l)| format!(" ({d}, line {l})")).unwrap_or_default()
+    )]
+    PolicyNotRecorded {
+        path: PathBuf,
+        digest: String,
+        in_force: Option<(String, usize)>,
+    },
+    #[error(
+        "item {id}: its original was rejected (ledger line {line}); a rejected photo is never released — take a new photograph if one is needed"
+    )]
+    RejectedInLedger { id: String, line: usize },
+    #[error(
+        "item {id}: its original was already released (ledger line {line}) with other output bytes; one original, one release"
+    )]
+    ReleasedInLedger { id: String, line: usize },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -463,10 +489,20 @@ pub fn reject_held(
     }
     let mut s = Session::open(ws, reviewer, true)?;
     let mut item = ws.load_item(&id)?;
-    if matches!(item.state, ItemState::Approved | ItemState::Rejected) {
+    let past = history(&s.index, &item.sha256);
+    let decided = if past.released.is_some() {
+        Some(ItemState::Approved)
+    } else if past.rejected.is_some() {
+        Some(ItemState::Rejected)
+    } else {
+        None
+    };
+    if let Some(state) = decided.or_else(|| {
+        matches!(item.state, ItemState::Approved | ItemState::Rejected).then_some(item.state)
+    }) {
         return Err(ReleaseError::State {
             id,
-            state: item.state,
+            state,
             action: "rejected",
         });
     }
@@ -711,30 +747,87 @@ struct Session<'a> {
     /// Files in `out/` no entry names: SHA-256 → name.
     orphans: Option<BTreeMap<String, String>>,
     approvals: u64,
+    /// Trust as the ledger records it.
+    trust: TrustState,
+    /// The signing reviewer's principal.
+    principal: String,
 }
 
-/// Refuse to sign with a key the workspace's `allowed_signers` does not trust.
-pub fn ensure_trusted(ws: &Workspace, reviewer: &Reviewer) -> Result<(), ReleaseError> {
-    let path = ws.allowed_signers_path();
-    let text = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(io_err(&path)(e)),
+/// Who `reviewer` is in this ledger, or why they may not sign decisions
+/// now: the ledger needs a trust root and a recorded policy equal to
+/// `veil.toml`, and the key an active enrolment.
+pub fn ensure_enrolled(
+    ws: &Workspace,
+    reviewer: &Reviewer,
+    state: &TrustState,
+) -> Result<String, ReleaseError> {
+    let Some(root) = &state.root else {
+        return Err(ReleaseError::NoTrustRoot {
+            path: ws.ledger_path(),
+        });
     };
-    if AllowedSigners::parse(&text).contains(reviewer.public_key()) {
-        Ok(())
-    } else {
-        Err(ReleaseError::Untrusted {
-            name: reviewer.name.clone(),
-            fingerprint: reviewer.fingerprint(),
-            path,
-        })
+    let fp = reviewer.fingerprint();
+    let principal = match state.role(&fp, jiff::Timestamp::now()) {
+        Ok(Role::Reviewer(p)) => p,
+        Ok(Role::Administrator) => return Err(ReleaseError::AdministratorDecides),
+        Err(why) => {
+            return Err(ReleaseError::NotEnrolled {
+                why,
+                command: format!(
+                    "veil admin enrol --name \"{}\" --key \"{}\"",
+                    crate::text::printable(&reviewer.name, 200),
+                    reviewer.public_openssh()
+                ),
+                admin: root.name.clone(),
+            });
+        }
+    };
+    let digest = ws.policy.digest();
+    match &state.policy {
+        Some(p) if p.digest == digest => Ok(principal),
+        in_force => Err(ReleaseError::PolicyNotRecorded {
+            path: ws.root().join("veil.toml"),
+            digest,
+            in_force: in_force.as_ref().map(|p| (p.digest.clone(), p.line)),
+        }),
     }
+}
+
+/// What the ledger has decided about one original.
+#[derive(Debug, Default)]
+struct History {
+    /// Line of a reject.
+    rejected: Option<usize>,
+    /// Line of a release and the SHA-256 it released.
+    released: Option<(usize, String)>,
+    /// An approval found it high-stakes.
+    high_stakes: bool,
+}
+
+fn history(index: &[Located], original: &str) -> History {
+    let mut h = History::default();
+    for l in index
+        .iter()
+        .filter(|l| l.entry.original_sha256.as_deref() == Some(original))
+    {
+        match l.entry.kind {
+            EntryKind::Reject => {
+                h.rejected.get_or_insert(l.line);
+            }
+            EntryKind::Approve | EntryKind::Countersign => {
+                h.high_stakes |= l.entry.high_stakes == Some(true);
+                if l.entry.releases() && h.released.is_none() {
+                    h.released = Some((l.line, l.entry.output_sha256.clone().unwrap_or_default()));
+                }
+            }
+            _ => {}
+        }
+    }
+    h
 }
 
 impl<'a> Session<'a> {
     fn open(ws: &'a Workspace, reviewer: &'a Reviewer, lock: bool) -> Result<Self, ReleaseError> {
-        ensure_trusted(ws, reviewer)?;
         let (ledger, bytes) = if lock {
             let mut l = Ledger::open(&ws.ledger_path())?;
             let b = l.bytes()?;
@@ -749,6 +842,8 @@ impl<'a> Session<'a> {
             (None, b)
         };
         let index = ledger::entries(&bytes);
+        let trust = ledger::trust_state(&index);
+        let principal = ensure_enrolled(ws, reviewer, &trust)?;
         let mut taken: BTreeSet<String> = index
             .iter()
             .filter_map(|l| l.entry.output_name.clone())
@@ -771,6 +866,8 @@ impl<'a> Session<'a> {
             taken,
             orphans: None,
             approvals,
+            trust,
+            principal,
         })
     }
 
@@ -796,8 +893,22 @@ impl<'a> Session<'a> {
                 action: "approved",
             });
         }
+        // Decisions come from the ledger, never from the item file alone.
+        let past = history(&self.index, &item.sha256);
+        if let Some(line) = past.rejected {
+            return Err(ReleaseError::RejectedInLedger { id: item.id, line });
+        }
+        // Once high-stakes, always: changing a mask's kind does not lower it.
+        item.high_stakes |= past.high_stakes;
         let now = ledger::now_ts();
         let fp = self.reviewer.fingerprint();
+        let me = self.principal.clone();
+        let principal_of = |l: &Located| {
+            self.trust
+                .principal_of(&l.entry.reviewer.fingerprint)
+                .map(str::to_string)
+                .unwrap_or_else(|| l.entry.reviewer.fingerprint.clone())
+        };
         for g in attest {
             item.gates.attested.insert(
                 g.as_str().to_string(),
@@ -848,7 +959,13 @@ impl<'a> Session<'a> {
             .filter(mine)
             .filter(|l| l.entry.needs_second())
             .collect();
-        if let Some(f) = firsts.iter().find(|l| l.entry.reviewer.fingerprint == fp)
+        if let Some((line, _)) = &past.released {
+            return Err(ReleaseError::ReleasedInLedger {
+                id: item.id,
+                line: *line,
+            });
+        }
+        if let Some(f) = firsts.iter().find(|l| principal_of(l) == me)
             && item.state != ItemState::AwaitingSecond
         {
             let name = f.entry.output_name.clone().unwrap_or_default();
@@ -880,15 +997,13 @@ impl<'a> Session<'a> {
                 found: rendered.sha256,
             });
         }
-        let prior: Vec<String> = firsts
-            .iter()
-            .map(|l| l.entry.reviewer.fingerprint.clone())
-            .collect();
+        // Two people means two principals, never two keys of one.
+        let prior: Vec<String> = firsts.iter().map(|l| principal_of(l)).collect();
         let report = gates::evaluate(
             &item,
             policy,
             &GateContext {
-                reviewer_key: Some(&fp),
+                reviewer_key: Some(&me),
                 attest_now: attest,
                 prior_approvers: &prior,
             },
@@ -902,7 +1017,7 @@ impl<'a> Session<'a> {
             .status(Gate::SecondReviewer)
             .is_some_and(|s| s.required);
         let (kind, name, countersigns) = if report.may_release() {
-            match firsts.iter().find(|l| l.entry.reviewer.fingerprint != fp) {
+            match firsts.iter().find(|l| principal_of(l) != me) {
                 Some(f) if second_required => (
                     EntryKind::Countersign,
                     f.entry.output_name.clone().unwrap_or_default(),

@@ -3,7 +3,8 @@
 use super::Exit;
 use crate::cli::{ApproveArgs, CertificateArgs, RejectArgs, ReviewerCommand, VerifyArgs};
 use crate::gates::Gate;
-use crate::keys::{self, AllowedSigners, Reviewer};
+use crate::keys::Reviewer;
+use crate::trust::Anchor;
 use crate::ledger::{self, Entry, EntryKind, Head, Ledger, Severity};
 use crate::release::{self, ApproveOutcome, BatchReport, BatchResult};
 use crate::text::{printable, printable_path};
@@ -24,21 +25,28 @@ pub fn reviewer(ws: &Path, c: &ReviewerCommand) -> anyhow::Result<Exit> {
                 r.fingerprint()
             );
             println!("Reviewer: {}", printable(&r.name, 200));
-            if ws.join("veil.toml").is_file() {
-                let ws = Workspace::open(ws)?;
-                let path = ws.allowed_signers_path();
-                let added = keys::trust_reviewer(&path, &r)
-                    .with_context(|| format!("trusting the key in {}", printable_path(&path)))?;
-                if added {
-                    println!("Trusted in {} as {}", printable_path(&path), r.principal());
-                } else {
-                    println!("Already trusted in {}", printable_path(&path));
+            if created && ssh_key.is_none() {
+                r.write_public_beside()
+                    .context("writing the public key beside the private one")?;
+            }
+            // A reviewer never trusts themself: the administrator enrols them.
+            let enrolled = Workspace::open(ws)
+                .ok()
+                .and_then(|w| crate::admin::state(&w).ok())
+                .and_then(|s| s.principal_of(&r.fingerprint()).map(str::to_string));
+            match enrolled {
+                Some(p) => println!("Enrolled in {} as {p}", printable_path(ws)),
+                None => {
+                    println!(
+                        "Not enrolled in {} yet. Ask its administrator to run:",
+                        printable_path(ws)
+                    );
+                    println!(
+                        "    veil admin enrol --name \"{}\" --key \"{}\"",
+                        printable(&r.name, 200),
+                        r.public_openssh()
+                    );
                 }
-            } else {
-                println!(
-                    "No workspace at {}: run `veil init`, then `veil reviewer init` again to trust this key there",
-                    printable_path(ws)
-                );
             }
             Ok(Exit::Ok)
         }
@@ -46,22 +54,15 @@ pub fn reviewer(ws: &Path, c: &ReviewerCommand) -> anyhow::Result<Exit> {
             let r = Reviewer::load()?;
             println!("Reviewer:    {}", printable(&r.name, 200));
             println!("Key:         {}", printable_path(&r.key_path));
+            println!("Public key:  {}", r.public_openssh());
             println!("Fingerprint: {}", r.fingerprint());
-            println!("Principal:   {}", r.principal());
-            let path = Workspace::open(ws).ok().map(|w| w.allowed_signers_path());
-            if let Some(path) = path {
-                let trusted = std::fs::read_to_string(&path)
-                    .map(|t| AllowedSigners::parse(&t).contains(r.public_key()))
-                    .unwrap_or(false);
-                println!(
-                    "Trusted:     {} in {}",
-                    if trusted {
-                        "yes"
-                    } else {
-                        "NO (run `veil reviewer init`)"
-                    },
-                    printable_path(&path)
-                );
+            if let Ok(w) = Workspace::open(ws) {
+                let state = crate::admin::state(&w).ok().unwrap_or_default();
+                let line = match state.principal_of(&r.fingerprint()) {
+                    Some(p) => format!("yes, as {p}"),
+                    None => "NO (the administrator runs `veil admin enrol`)".into(),
+                };
+                println!("Enrolled:    {line} in {}", printable_path(&w.ledger_path()));
             }
             Ok(Exit::Ok)
         }
@@ -227,7 +228,18 @@ pub fn verify(ws: &Workspace, a: &VerifyArgs) -> anyhow::Result<Exit> {
         Some(c) => Some(Head::parse(c).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let report = ledger::verify_workspace(ws, checkpoint.as_ref())
+    let anchor = match &a.trust {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the trust file {}", printable_path(path)))?;
+            Some(
+                Anchor::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", printable_path(path)))?,
+            )
+        }
+        None => None,
+    };
+    let report = ledger::verify_workspace(ws, checkpoint.as_ref(), anchor)
         .with_context(|| format!("verifying {}", printable_path(&ws.ledger_path())))?;
     let tampered = report.count(Severity::Tampered);
     let warnings = report.count(Severity::Warning);
@@ -249,6 +261,7 @@ pub fn verify(ws: &Workspace, a: &VerifyArgs) -> anyhow::Result<Exit> {
             "lines": report.lines,
             "released": report.releases.len(),
             "head": report.head.as_ref().map(Head::to_arg),
+            "trust": report.trust,
             "tampered": tampered,
             "warnings": warnings,
             "result": verdict,
@@ -269,6 +282,19 @@ pub fn verify(ws: &Workspace, a: &VerifyArgs) -> anyhow::Result<Exit> {
     if let Some(h) = &report.head {
         println!("head: {}", h.to_arg());
     }
+    match &report.trust.administrator {
+        Some(admin) => println!(
+            "trust root: administrator {admin}, line {}{}; {} reviewer(s) enrolled",
+            report.trust.administrator_line,
+            if report.trust.anchored {
+                ", matches your --trust copy"
+            } else {
+                " (not compared with your own copy: pass --trust)"
+            },
+            report.trust.enrolled.len()
+        ),
+        None => println!("trust root: none (legacy trust)"),
+    }
     match exit {
         Exit::VerifyTampered => println!(
             "TAMPERED: {tampered} problem(s) show the ledger or an output is not what Veil wrote; {warnings} warning(s)"
@@ -282,8 +308,21 @@ pub fn verify(ws: &Workspace, a: &VerifyArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn checkpoint(ws: &Workspace) -> anyhow::Result<Exit> {
-    let reviewer = load_reviewer()?;
-    release::ensure_trusted(ws, &reviewer)?;
+    // An enrolled reviewer signs the checkpoint, or else the administrator.
+    let state = crate::admin::state(ws)?;
+    let reviewer = match Reviewer::load() {
+        Ok(r) if state.principal_of(&r.fingerprint()).is_some() => r,
+        mine => match crate::admin::load_admin(ws) {
+            Ok(a) => a,
+            Err(_) => {
+                let r = mine.context("loading the reviewer's signing key")?;
+                anyhow::bail!(
+                    "{} is not enrolled in this workspace, and no administrator key is at hand: only enrolled keys sign checkpoints",
+                    r.fingerprint()
+                );
+            }
+        },
+    };
     let path = ws.ledger_path();
     let mut ledger = Ledger::open(&path)?;
     let report = ledger
@@ -309,7 +348,17 @@ pub fn checkpoint(ws: &Workspace) -> anyhow::Result<Exit> {
     );
     println!();
     println!("    {}", head.to_arg());
+    if let Some(root) = &state.root {
+        println!(
+            "    trust root: administrator {} ({}), {} reviewer(s) enrolled",
+            printable(&root.name, 200),
+            root.fingerprint,
+            state.enrolled.len()
+        );
+    }
     println!();
+    println!("The checkpoint's bytes include the trust root and every enrolment before it:");
+    println!("a ledger rewritten under another administrator cannot extend it.");
     println!("Copy this line off the box (paper, another machine). Later, prove nothing was");
     println!("deleted or rewritten since:");
     println!("    veil verify --checkpoint {}", head.to_arg());

@@ -1,6 +1,7 @@
 //! What each subcommand does, at the edge between the CLI and the library.
 //! Errors here are `anyhow` with context naming the file or item.
 
+mod admin;
 mod approval;
 mod queue;
 mod review;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Demo(a) => queue::demo(ws, &a),
         Command::Review(a) => review::review(&open(ws)?, &a),
         Command::Reviewer(c) => approval::reviewer(ws, &c),
+        Command::Admin(c) => admin::admin(&open(ws)?, &c),
         Command::Approve(a) => approval::approve(&open(ws)?, &a),
         Command::Reject(a) => approval::reject(&open(ws)?, &a),
         Command::Verify(a) => approval::verify(&open(ws)?, &a),
