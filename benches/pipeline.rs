@@ -109,7 +109,8 @@ fn verify(c: &mut Criterion) {
     }
     drop(ledger);
     let bytes = std::fs::read(&path).expect("read ledger");
-    let trusted = AllowedSigners::parse(&reviewer.allowed_signers_line());
+    let trusted =
+        veil::trust::Trust::workspace(AllowedSigners::parse(&reviewer.allowed_signers_line()));
     let mut g = c.benchmark_group("ledger");
     g.sample_size(10);
     g.bench_function("verify_2000_entries", |b| {

@@ -786,7 +786,8 @@ fn ledger_rows(dir: &Path, item: &Item, t: &mut Table, n: usize) -> Result<()> {
     ]);
     drop(ledger);
     let bytes = std::fs::read(&path)?;
-    let trusted = AllowedSigners::parse(&reviewer.allowed_signers_line());
+    let trusted =
+        veil::trust::Trust::workspace(AllowedSigners::parse(&reviewer.allowed_signers_line()));
     let mut problems = 0;
     let v = time(3, || {
         let r = veil::ledger::verify(&bytes, &trusted, None);

@@ -155,7 +155,11 @@ pub enum AdminCommand {
         #[arg(long)]
         name: String,
         /// The public key, `ssh-ed25519 AAAA...` (see `veil reviewer show`).
-        #[arg(long, conflicts_with = "key_file", required_unless_present = "key_file")]
+        #[arg(
+            long,
+            conflicts_with = "key_file",
+            required_unless_present = "key_file"
+        )]
         key: Option<String>,
         /// A file holding the public key (e.g. reviewer_ed25519.pub).
         #[arg(long)]

@@ -464,10 +464,7 @@ pub fn parse_ssh_time(s: &str) -> Result<jiff::Timestamp, String> {
     } else {
         jiff::tz::TimeZone::system()
     };
-    civil
-        .to_zoned(tz)
-        .map(|z| z.timestamp())
-        .map_err(|_| bad())
+    civil.to_zoned(tz).map(|z| z.timestamp()).map_err(|_| bad())
 }
 
 /// An `allowed_signers` time for a timestamp: `YYYYMMDDHHMMSSZ`.

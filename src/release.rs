@@ -21,12 +21,12 @@
 use crate::gates::{self, Gate, GateContext, GateMethod, GateReport};
 use crate::item::{Attestation, Item, ItemState, OutputCheck, OutputRecord};
 use crate::keys::Reviewer;
-use crate::trust::{Role, TrustState};
 use crate::ledger::{
     self, Batch, CERTIFICATE_SUFFIX, Entry, EntryGate, EntryKind, Ledger, LedgerError, Located,
 };
 use crate::policy::{Naming, RedactionMode};
 use crate::redact::{self, RedactError, Rendered};
+use crate::trust::{Role, TrustState};
 use crate::workspace::{ItemLock, Workspace, WorkspaceError, write_atomic_mode};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

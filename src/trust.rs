@@ -126,7 +126,9 @@ impl TrustState {
         let validity = e.validity()?;
         if e.principal.trim().is_empty()
             || e.principal == ADMIN_PRINCIPAL
-            || e.principal.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',')
+            || e.principal
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == ',')
         {
             return Err(format!(
                 "principal '{}' is not usable (empty, the administrator's, or with spaces or commas)",
@@ -394,9 +396,17 @@ mod tests {
             Ok(Role::Reviewer(a.principal()))
         );
         let late: jiff::Timestamp = "2031-01-01T00:00:00Z".parse().unwrap();
-        assert!(t.role(&a.fingerprint(), late).unwrap_err().contains("expired"));
+        assert!(
+            t.role(&a.fingerprint(), late)
+                .unwrap_err()
+                .contains("expired")
+        );
         t.revoke(&enrolment(&a), 9).unwrap();
-        assert!(t.role(&a.fingerprint(), now).unwrap_err().contains("revoked on line 9"));
+        assert!(
+            t.role(&a.fingerprint(), now)
+                .unwrap_err()
+                .contains("revoked on line 9")
+        );
         assert_eq!(t.role(&admin.fingerprint(), now), Ok(Role::Administrator));
     }
 
@@ -426,13 +436,18 @@ mod tests {
         assert!(parsed.ignored.is_empty(), "{:?}", parsed.ignored);
         assert!(t.differences(&parsed).is_empty());
         let k = parsed.find(a.public_key()).unwrap();
-        assert_eq!(k.validity.before, Some("2030-01-01T00:00:00Z".parse().unwrap()));
+        assert_eq!(
+            k.validity.before,
+            Some("2030-01-01T00:00:00Z".parse().unwrap())
+        );
         match Anchor::parse(&text).unwrap() {
             Anchor::Admin { key, .. } => assert_eq!(key.key_data(), admin.public_key().key_data()),
             Anchor::Signers(_) => panic!("the export names the administrator"),
         }
         let mut other = TrustState::default();
-        other.set_root(admin.public_key().clone(), "Admin", 2).unwrap();
+        other
+            .set_root(admin.public_key().clone(), "Admin", 2)
+            .unwrap();
         assert_eq!(other.differences(&parsed).len(), 1);
     }
 }

@@ -74,7 +74,7 @@ fn a_high_stakes_item_is_released_only_by_a_second_different_reviewer_with_the_s
     );
     assert!(cert.contains("countersigned"), "{cert}");
 
-    let v = ledger::verify_workspace(&f.ws, None).unwrap();
+    let v = ledger::verify_workspace(&f.ws, None, None).unwrap();
     assert_eq!(v.worst(), None, "{}", problems(&v));
 }
 

@@ -149,11 +149,17 @@ fn clean_outputs_in_the_corpus_are_accepted_so_the_rewalk_really_runs() {
 }
 
 #[test]
-fn the_seed_ledger_verifies_clean_so_mutations_reach_the_signature_and_policy_checks() {
-    let trusted = veil::keys::AllowedSigners::parse(harness::ALLOWED_SIGNERS);
+fn the_seed_ledger_written_before_the_trust_root_still_verifies_as_legacy_trust() {
+    // Also the migration check: a ledger from the version before enrolments
+    // verifies, with exactly one warning saying its trust is legacy.
+    let trusted =
+        veil::trust::Trust::workspace(veil::keys::AllowedSigners::parse(harness::ALLOWED_SIGNERS));
     let bytes = read("ledger_lines/ok-ledger.jsonl");
     let r = veil::ledger::verify(&bytes, &trusted, None);
-    assert_eq!(r.worst(), None, "{}", veil::ledger::describe(&r));
+    let text = veil::ledger::describe(&r);
+    assert_eq!(r.worst(), Some(veil::ledger::Severity::Warning), "{text}");
+    assert_eq!(r.count(veil::ledger::Severity::Warning), 1, "{text}");
+    assert!(text.contains("legacy trust"), "{text}");
     assert!(r.entries >= 10 && !r.releases.is_empty());
 }
 
@@ -175,7 +181,9 @@ fn verify_lists_a_batch_claiming_2_pow_53_entries_in_bounded_time() {
     let mut bytes = line.to_vec();
     bytes.push(b'\n');
     let report = within(10, move || {
-        let trusted = veil::keys::AllowedSigners::parse(harness::ALLOWED_SIGNERS);
+        let trusted = veil::trust::Trust::workspace(veil::keys::AllowedSigners::parse(
+            harness::ALLOWED_SIGNERS,
+        ));
         veil::ledger::verify(&bytes, &trusted, None)
     });
     let text = veil::ledger::describe(&report);

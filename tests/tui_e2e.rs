@@ -4,6 +4,9 @@
 //! `veil verify` passes and the output exists. Skipped (with a note on
 //! stderr) when tmux is not installed.
 
+#[path = "common/enrol.rs"]
+mod enrol;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -165,10 +168,8 @@ fn demo_env(test: &str) -> Option<Env> {
     };
     std::fs::create_dir_all(&env.home).expect("home");
     ok(&env.veil(&["demo", "--no-review"]), "veil demo --no-review");
-    ok(
-        &env.veil(&["reviewer", "init", "--name", "E2E Reviewer"]),
-        "veil reviewer init",
-    );
+    let run = |args: &[&str]| env.veil(args);
+    enrol::enrol(&run, &env.home.join(".config"), &env.ws, "E2E Reviewer");
     Some(env)
 }
 

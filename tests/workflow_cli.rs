@@ -28,10 +28,7 @@ fn approved_workspace_with(samples: &[&str], engine: &str) -> Scratch {
             &format!("engine = \"{engine}\""),
         );
     std::fs::write(s.ws().join("veil.toml"), policy).unwrap();
-    s.veil()
-        .args(["reviewer", "init", "--name", "Dr A. Reviewer"])
-        .assert()
-        .success();
+    s.enrol("Dr A. Reviewer");
     s.veil().arg("ingest").arg(s.originals()).assert().success();
     for name in samples {
         let id = s.item(name)["id"].as_str().unwrap().to_string();

@@ -83,7 +83,7 @@ pub fn ledger_lines(bytes: &[u8]) {
             e.line
         );
     }
-    let trusted = AllowedSigners::parse(ALLOWED_SIGNERS);
+    let trusted = veil::trust::Trust::workspace(AllowedSigners::parse(ALLOWED_SIGNERS));
     let report = veil::ledger::verify(bytes, &trusted, None);
     assert!(
         report.entries <= complete,

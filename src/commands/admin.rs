@@ -48,11 +48,15 @@ pub fn admin(ws: &Workspace, c: &AdminCommand) -> anyhow::Result<Exit> {
                 (Some(k), _) => k.clone(),
                 (None, Some(f)) => std::fs::read_to_string(f)
                     .with_context(|| format!("reading {}", printable_path(f)))?,
-                (None, None) => anyhow::bail!("give the reviewer's public key with --key or --key-file"),
+                (None, None) => {
+                    anyhow::bail!("give the reviewer's public key with --key or --key-file")
+                }
             };
             let public = keys::parse_public(&text).map_err(anyhow::Error::msg)?;
             let enrolment = Enrolment {
-                principal: principal.clone().unwrap_or_else(|| keys::principal_for(name)),
+                principal: principal
+                    .clone()
+                    .unwrap_or_else(|| keys::principal_for(name)),
                 key: keys::public_openssh(&public),
                 name: name.trim().to_string(),
                 valid_after: valid_after.as_deref().map(admin::parse_time).transpose()?,
@@ -91,7 +95,10 @@ pub fn admin(ws: &Workspace, c: &AdminCommand) -> anyhow::Result<Exit> {
         }
         AdminCommand::Export => {
             let path = admin::export(ws)?;
-            println!("Wrote {} from the ledger's enrolments", printable_path(&path));
+            println!(
+                "Wrote {} from the ledger's enrolments",
+                printable_path(&path)
+            );
             Ok(Exit::Ok)
         }
         AdminCommand::Show => {

@@ -4,10 +4,10 @@ use super::Exit;
 use crate::cli::{ApproveArgs, CertificateArgs, RejectArgs, ReviewerCommand, VerifyArgs};
 use crate::gates::Gate;
 use crate::keys::Reviewer;
-use crate::trust::Anchor;
 use crate::ledger::{self, Entry, EntryKind, Head, Ledger, Severity};
 use crate::release::{self, ApproveOutcome, BatchReport, BatchResult};
 use crate::text::{printable, printable_path};
+use crate::trust::Anchor;
 use crate::workspace::Workspace;
 use anyhow::{Context, bail};
 use serde_json::json;
@@ -62,7 +62,10 @@ pub fn reviewer(ws: &Path, c: &ReviewerCommand) -> anyhow::Result<Exit> {
                     Some(p) => format!("yes, as {p}"),
                     None => "NO (the administrator runs `veil admin enrol`)".into(),
                 };
-                println!("Enrolled:    {line} in {}", printable_path(&w.ledger_path()));
+                println!(
+                    "Enrolled:    {line} in {}",
+                    printable_path(&w.ledger_path())
+                );
             }
             Ok(Exit::Ok)
         }

@@ -2,6 +2,8 @@
 //! facts, a scratch workspace, and the `veil` binary.
 #![allow(dead_code)]
 
+pub mod enrol;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -63,6 +65,17 @@ impl Scratch {
         c.env("NO_COLOR", "1");
         c
     }
+    /// Enrol reviewer `name` here through the command line (see [`enrol::enrol`]).
+    pub fn enrol(&self, name: &str) {
+        let run = |args: &[&str]| self.veil().args(args).output().unwrap();
+        enrol::enrol(
+            &run,
+            &self.dir.path().join("home/.config"),
+            &self.ws(),
+            name,
+        );
+    }
+
     /// SHA-256 of every file under originals/.
     pub fn originals_digest(&self) -> BTreeMap<PathBuf, String> {
         let mut out = BTreeMap::new();

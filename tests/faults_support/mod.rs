@@ -4,6 +4,9 @@
 //! is consistent whatever was interrupted.
 #![allow(dead_code)]
 
+#[path = "../common/enrol.rs"]
+mod enrol;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,16 +35,8 @@ impl Bench {
         let b = Bench { dir, ws };
         assert!(b.veil().arg("init").output().unwrap().status.success());
         fast_policy(&b.ws);
-        let out = b
-            .veil()
-            .args(["reviewer", "init", "--name", "Dr F. Ault"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let run = |args: &[&str]| b.veil().args(args).output().unwrap();
+        enrol::enrol(&run, &b.dir.path().join("home/config"), &b.ws, "Dr F. Ault");
         b
     }
 

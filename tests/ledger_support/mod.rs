@@ -9,20 +9,38 @@ use veil::item::{
     Attestation, GateEvidence, ITEM_FORMAT, Item, ItemState, MaskKind, MaskOrigin, PreviewSeen,
     Rect, ZoomCheck, item_id_for,
 };
-use veil::keys::{AllowedSigners, Reviewer, trust_reviewer};
+use veil::keys::{AllowedSigners, Reviewer};
 use veil::ledger::{Entry, EntryKind, Ledger, VerifyReport};
+use veil::trust::{Enrolment, Trust};
 use veil::workspace::Workspace;
 
 pub const NAME_A: &str = "Dr A. Reviewer";
 pub const NAME_B: &str = "Dr B. Second";
 
-/// A scratch folder with a workspace `ws/` and reviewers A and B, both
-/// trusted in its `allowed_signers`, their keys in `keys/`.
+pub const NAME_ADMIN: &str = "Test Administrator";
+/// Lines an administrator's set-up takes: header, admin, policy, enrol A, enrol B.
+pub const SETUP_LINES: usize = 5;
+
+/// A scratch folder with a workspace `ws/` whose ledger has an
+/// administrator (key `keys/admin`) who enrolled reviewers A and B (keys
+/// in `keys/`).
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub ws: Workspace,
+    pub admin: Reviewer,
     pub a: Reviewer,
     pub b: Reviewer,
+}
+
+/// The enrolment of `r` under its own principal.
+pub fn enrolment(r: &Reviewer) -> Enrolment {
+    Enrolment {
+        principal: r.principal(),
+        key: r.public_openssh(),
+        name: r.name.clone(),
+        valid_after: None,
+        valid_before: None,
+    }
 }
 
 impl Fixture {
@@ -33,23 +51,60 @@ impl Fixture {
         std::fs::create_dir_all(dir.path().join("originals")).unwrap();
         let a = Reviewer::generate(NAME_A).unwrap();
         let b = Reviewer::generate(NAME_B).unwrap();
+        let admin = Reviewer::generate(NAME_ADMIN).unwrap();
         a.write_key(&dir.path().join("keys/a")).unwrap();
         b.write_key(&dir.path().join("keys/b")).unwrap();
-        trust_reviewer(&ws.allowed_signers_path(), &a).unwrap();
-        trust_reviewer(&ws.allowed_signers_path(), &b).unwrap();
-        Fixture { dir, ws, a, b }
+        admin.write_key(&dir.path().join("keys/admin")).unwrap();
+        veil::admin::init(&ws, &admin).unwrap();
+        veil::admin::enrol(&ws, &admin, enrolment(&a)).unwrap();
+        veil::admin::enrol(&ws, &admin, enrolment(&b)).unwrap();
+        Fixture {
+            dir,
+            ws,
+            admin,
+            a,
+            b,
+        }
+    }
+
+    /// Trust as the auditor holds it: the administrator's public key.
+    pub fn anchored(&self) -> Trust {
+        Trust {
+            anchor: Some(veil::trust::Anchor::Admin {
+                key: self.admin.public_key().clone(),
+                signers: None,
+            }),
+            workspace_signers: self.signers().workspace_signers,
+        }
+    }
+
+    /// Edit veil.toml with `edit`, reopen the workspace, and have the
+    /// administrator record the new text as the policy in force.
+    pub fn set_policy(&mut self, edit: impl Fn(&str) -> String) {
+        let path = self.ws.root().join("veil.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, edit(&text)).unwrap();
+        self.ws = Workspace::open(self.ws.root()).unwrap();
+        veil::admin::record_policy(&self.ws, &self.admin).unwrap();
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    /// `keys/a`, `keys/b`; `'x'` is the administrator's `keys/admin`.
     pub fn key_path(&self, who: char) -> PathBuf {
-        self.path().join(format!("keys/{who}"))
+        match who {
+            'x' => self.path().join("keys/admin"),
+            _ => self.path().join(format!("keys/{who}")),
+        }
     }
 
-    pub fn signers(&self) -> AllowedSigners {
-        AllowedSigners::parse(&std::fs::read_to_string(self.ws.allowed_signers_path()).unwrap())
+    /// Trust as the workspace alone gives it.
+    pub fn signers(&self) -> Trust {
+        Trust::workspace(AllowedSigners::parse(
+            &std::fs::read_to_string(self.ws.allowed_signers_path()).unwrap_or_default(),
+        ))
     }
 
     pub fn ledger_bytes(&self) -> Vec<u8> {
@@ -127,6 +182,7 @@ impl Fixture {
             .env("XDG_CONFIG_HOME", self.path().join("config"))
             .env("VEIL_REVIEWER_KEY", self.key_path(who))
             .env("VEIL_REVIEWER_NAME", name)
+            .env("VEIL_ADMIN_KEY", self.key_path('x'))
             .env_remove("NO_COLOR");
         cmd
     }
