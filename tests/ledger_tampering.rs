@@ -23,17 +23,6 @@ fn verify(f: &Fixture, bytes: &[u8]) -> VerifyReport {
     ledger::verify(bytes, &f.signers(), None)
 }
 
-/// Assert a tampering finding on `line` whose message contains `words`.
-fn assert_tampered(r: &VerifyReport, line: usize, words: &str) {
-    assert!(
-        r.findings.iter().any(|x| x.severity == Severity::Tampered
-            && x.line == line
-            && x.message.contains(words)),
-        "expected TAMPERED on line {line} mentioning '{words}', got:\n{}",
-        problems(r)
-    );
-}
-
 #[test]
 fn an_untouched_ledger_verifies_clean() {
     let (f, l) = ten_line_ledger();

@@ -257,3 +257,61 @@ pub fn join_lines(lines: &[Vec<u8>]) -> Vec<u8> {
 pub fn problems(r: &VerifyReport) -> String {
     veil::ledger::describe(r)
 }
+
+/// Sign `e` as `who`, with its chain fields set from `prev_line` (the line
+/// it claims to follow): what an insider holding a key can write.
+pub fn sign_as(who: &Reviewer, mut e: Entry, prev_line: &[u8]) -> Vec<u8> {
+    let before = veil::ledger::parse_line(prev_line).unwrap();
+    e.v = veil::ledger::LEDGER_VERSION;
+    e.ledger = before.ledger;
+    e.seq = before.seq + 1;
+    e.prev = veil::ledger::sha256_hex(prev_line);
+    e.ts = veil::ledger::now_ts();
+    e.reviewer = veil::ledger::Signer {
+        name: who.name.clone(),
+        key: who.public_openssh(),
+        fingerprint: who.fingerprint(),
+    };
+    e.sig.clear();
+    e.sig = who.sign(&e.signed_bytes().unwrap()).unwrap();
+    e.to_line().unwrap()
+}
+
+/// `bytes` with `e`, signed by `who`, appended after its last line.
+pub fn forge_after(bytes: &[u8], who: &Reviewer, e: Entry) -> Vec<u8> {
+    let l = lines(bytes);
+    let mut out = bytes.to_vec();
+    out.extend_from_slice(&sign_as(who, e, l.last().unwrap()));
+    out.push(b'\n');
+    out
+}
+
+/// Line `line` (1-based) of `bytes` edited by `edit` and re-signed by `who`,
+/// keeping its own chain fields.
+pub fn resign(bytes: &[u8], line: usize, who: &Reviewer, edit: impl FnOnce(&mut Entry)) -> Vec<u8> {
+    let mut l = lines(bytes);
+    let mut e = veil::ledger::parse_line(&l[line - 1]).unwrap();
+    edit(&mut e);
+    e.reviewer = veil::ledger::Signer {
+        name: who.name.clone(),
+        key: who.public_openssh(),
+        fingerprint: who.fingerprint(),
+    };
+    e.sig.clear();
+    e.sig = who.sign(&e.signed_bytes().unwrap()).unwrap();
+    l[line - 1] = e.to_line().unwrap();
+    join_lines(&l)
+}
+
+/// Assert a TAMPERED finding on `line` whose message contains `words`.
+pub fn assert_tampered(r: &VerifyReport, line: usize, words: &str) {
+    assert!(
+        r.findings
+            .iter()
+            .any(|x| x.severity == veil::ledger::Severity::Tampered
+                && x.line == line
+                && x.message.contains(words)),
+        "expected TAMPERED on line {line} mentioning '{words}', got:\n{}",
+        problems(r)
+    );
+}
