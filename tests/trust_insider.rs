@@ -384,3 +384,104 @@ fn a_reviewer_cannot_enrol_a_key_not_even_a_second_one_of_their_own() {
         "{err}"
     );
 }
+
+/// `python3 tests/oracles/check_ledger.py LEDGER TRUST`: (exit code, stdout).
+fn oracle(ledger: &std::path::Path, trust: &std::path::Path) -> Option<(i32, String)> {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/check_ledger.py");
+    let have = |c: &str, a: &str| std::process::Command::new(c).arg(a).output().is_ok();
+    if !(have("python3", "--version") && have("ssh-keygen", "-?")) {
+        eprintln!("SKIP: python3 or ssh-keygen (openssh-client) not installed");
+        return None;
+    }
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(ledger)
+        .arg(trust)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).expect("the oracle prints UTF-8");
+    assert!(
+        !text.bytes().any(|b| b < 0x20 && b != b'\n'),
+        "the oracle printed a raw control character:\n{text}"
+    );
+    Some((out.status.code().unwrap_or(-1), text))
+}
+
+#[test]
+fn the_oracle_refuses_what_an_insider_writes_and_fails_cleanly_on_any_input() {
+    let f = Fixture::new();
+    append_rejects(&f.ws.ledger_path(), &f.a, 2);
+    let trust = f.path().join("auditor_allowed_signers");
+    std::fs::copy(f.ws.allowed_signers_path(), &trust).unwrap();
+    let honest = f.ledger_bytes();
+    let case = |name: &str, bytes: &[u8]| {
+        let p = f.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        oracle(&p, &trust)
+    };
+    let Some((code, text)) = case("honest.jsonl", &honest) else {
+        return;
+    };
+    assert_eq!(code, 0, "{text}");
+    let mallory = Reviewer::generate("Mallory").unwrap();
+    let l = lines(&honest);
+    let n = l.len();
+    let mut rec = Entry::draft(EntryKind::Recovered);
+    let start = honest.len() - l[n - 1].len() - 1;
+    rec.discarded = Some(Discarded {
+        offset: start as u64,
+        length: l[n - 1].len() as u64,
+        sha256: ledger::sha256_hex(&l[n - 1]),
+    });
+    let mut erased = honest.clone();
+    erased.extend_from_slice(&sign_as(&f.b, rec, &l[n - 2]));
+    erased.push(b'\n');
+    let mut enrol = Entry::draft(EntryKind::Enrol);
+    enrol.enrolment = Some(enrolment(&mallory));
+    let esc_line = {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&sign_as(&f.a, reject_draft("x"), &l[n - 1])).unwrap();
+        v["kind"] = "\u{1b}[2Kline 9: ok".into();
+        ledger::canonical(&v).unwrap()
+    };
+    let mut junk = l.clone();
+    junk.insert(SETUP_LINES + 1, b"{not json".to_vec());
+    let mut bad_utf8 = l.clone();
+    bad_utf8.insert(SETUP_LINES + 1, b"{\"a\":\"\xff\"}".to_vec());
+    let mut bare = l.clone();
+    bare.insert(
+        SETUP_LINES + 1,
+        br#"{"discarded":{"length":999999,"offset":0,"sha256":"00"}}"#.to_vec(),
+    );
+    let mut huge = honest.clone();
+    huge.extend_from_slice(&vec![b'x'; 20 << 20]);
+    huge.push(b'\n');
+    for (name, bytes, refused) in [
+        (
+            "mallory.jsonl",
+            forge_after(&honest, &mallory, reject_draft("m")),
+            true,
+        ),
+        ("erased.jsonl", erased, true),
+        ("enrol.jsonl", forge_after(&honest, &f.b, enrol), true),
+        (
+            "escape.jsonl",
+            join_lines(&[l.clone(), vec![esc_line]].concat()),
+            false,
+        ),
+        ("junk.jsonl", join_lines(&junk), true),
+        ("utf8.jsonl", join_lines(&bad_utf8), true),
+        ("bare.jsonl", join_lines(&bare), true),
+        ("huge.jsonl", huge, true),
+    ] {
+        let (code, text) = case(name, &bytes).unwrap();
+        assert_eq!(code, 1, "{name} passed the oracle:\n{text}");
+        if !refused {
+            // Refused too, and the escape shown as '?', not sent to the terminal.
+            assert!(text.contains("?[2Kline 9"), "{text}");
+        }
+    }
+    let (code, text) = oracle(&f.path().join("missing.jsonl"), &trust).unwrap();
+    assert_eq!(code, 2, "{text}");
+}

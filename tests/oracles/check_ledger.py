@@ -1,53 +1,88 @@
 #!/usr/bin/env python3
-"""Check a Veil ledger with OpenSSH alone: python3 check_ledger.py ledger.jsonl allowed_signers"""
-import hashlib, json, subprocess, sys, tempfile
+"""Check a Veil ledger with OpenSSH alone: python3 check_ledger.py ledger.jsonl TRUST
+TRUST is your own copy of the administrator's public key (admin.pub), or of the
+allowed_signers that `veil admin export` writes. Exit 0: every line checks; 1: not; 2: unusable input."""
+import hashlib, json, re, subprocess, sys, tempfile
 
-ledger, signers = sys.argv[1], sys.argv[2]
+NS, ADMIN = "veil-ledger@v1", "veil-administrator"
+KINDS = "header approve countersign reject recovered checkpoint admin enrol revoke policy".split()
+say = lambda s: print(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "?", s))  # never raw control bytes
 canon = lambda o: json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-data = open(ledger, "rb").read()
-lines, pos = [], 0
-for raw in data.split(b"\n")[:-1]:  # a final piece without a newline is never an entry
-    lines.append((pos, raw))
-    pos += len(raw) + 1
+try:
+    data, trust = open(sys.argv[1], "rb").read(), open(sys.argv[2], encoding="utf-8").read()
+except (IndexError, OSError, UnicodeDecodeError) as e:
+    say(f"usage: check_ledger.py ledger.jsonl TRUST ({e})"); sys.exit(2)
+key_of = lambda words: next((" ".join(words[i:i + 2]) for i, w in enumerate(words) if w.startswith("ssh-")), None)
+rows = [l.split() for l in trust.splitlines() if l.strip() and not l.startswith("#")]
+admin = key_of(rows[0]) if rows and rows[0][0].startswith("ssh-") else \
+    next((key_of(r) for r in rows if r[0] == ADMIN), None)
+legacy = {r[0]: " ".join(r[1:]) for r in rows if r[0] != ADMIN and not r[0].startswith("ssh-")}
+signers = dict(legacy)  # principal -> 'options key': who may sign now
 
 def parse(raw):
     try:
-        e = json.loads(raw)
-        return e if isinstance(e, dict) else None
+        e = json.loads(raw.decode("utf-8")) if len(raw) < 1 << 24 else None
+        return e if isinstance(e, dict) and canon(e) == raw else None
     except ValueError:
         return None
 
-# Bytes of interrupted writes, as named by the 'recovered' (or header) entry after them.
-claims = [(d["offset"], d["offset"] + d["length"])
-          for e in map(parse, (r for _, r in lines)) if e and (d := e.get("discarded"))]
-prev, seq, ok = "0" * 64, 0, True
-for n, (start, raw) in enumerate(lines, 1):
-    e = parse(raw)
-    if e is None or any(a <= start and start + len(raw) <= b for a, b in claims):
-        print(f"line {n}: debris of an interrupted write, not an entry")
-        continue
-    problems = []
-    if canon(e) != raw: problems.append("not canonical")
-    if e.get("seq") != seq: problems.append(f"seq {e.get('seq')}, expected {seq}")
+lines, pos = [], 0
+for raw in data.split(b"\n")[:-1]:  # a final piece without a newline is never an entry
+    lines.append((pos, raw, parse(raw))); pos += len(raw) + 1
+claimed = set()  # a claim covers exactly the bytes right before its own line
+for start, raw, e in lines:
+    d = e.get("discarded") if e else None
+    if isinstance(d, dict) and d.get("offset", -1) + d.get("length", 0) + 1 == start \
+            and hashlib.sha256(data[d["offset"]:start - 1]).hexdigest() == d.get("sha256"):
+        claimed |= {s for s, _, _ in lines if d["offset"] <= s < start}
+
+def check_sig(e, principal):
+    opts = "".join(f"{p} {v}\n" for p, v in signers.items())
+    if admin: opts += f'{ADMIN} namespaces="{NS}" {admin}\n'
+    when = re.sub(r"[^0-9]", "", str(e.get("ts", "")))[:14] + "Z"
+    body = dict(e); sig = body.pop("sig", "")
+    with tempfile.NamedTemporaryFile("w", suffix=".sig") as f, tempfile.NamedTemporaryFile("w") as a:
+        f.write(f"-----BEGIN SSH SIGNATURE-----\n{sig}\n-----END SSH SIGNATURE-----\n"); f.flush()
+        a.write(opts); a.flush()
+        run = lambda *x, **k: subprocess.run(["ssh-keygen", "-Y", *x, "-f", a.name, "-s", f.name,
+                                              f"-Overify-time={when}"], capture_output=True, **k)
+        who = run("find-principals").stdout.decode(errors="replace").split()
+        if principal not in who: return f"not signed by a key {principal} may sign with at {when}"
+        if run("verify", "-I", principal, "-n", NS, input=canon(body)).returncode: return "signature does not verify"
+
+prev, seq, ok, root = "0" * 64, 0, True, False
+for n, (start, raw, e) in enumerate(lines, 1):
+    if start in claimed:
+        ok = ok and e is None  # debris is a torn tail, never a whole entry
+        say(f"line {n}: debris of an interrupted write" + ("" if e is None else ": CLAIMS A WHOLE ENTRY")); continue
+    if e is None:
+        say(f"line {n}: NOT AN ENTRY (not canonical JSON)"); ok = False; continue
+    kind, who = e.get("kind"), e.get("reviewer") or {}
+    admin_kind = kind in ("admin", "enrol", "revoke", "policy")
+    root = root or kind == "admin"
+    by_admin = key_of(str(who.get("key", "")).split()) == admin
+    principal = ADMIN if by_admin else next((p for p, v in signers.items()
+                                              if key_of(v.split()) == key_of(str(who.get("key", "")).split())), "?")
+    problems = [] if e.get("seq") == seq else [f"seq {e.get('seq')}, expected {seq}"]
     if e.get("prev") != prev: problems.append("prev is not the SHA-256 of the previous entry line")
-    sig = e.pop("sig", "")
-    with tempfile.NamedTemporaryFile("w", suffix=".sig") as f:
-        f.write(f"-----BEGIN SSH SIGNATURE-----\n{sig}\n-----END SSH SIGNATURE-----\n")
-        f.flush()
-        who = subprocess.run(["ssh-keygen", "-Y", "find-principals", "-f", signers, "-s", f.name],
-                             capture_output=True, text=True).stdout.split()
-        if not who:
-            problems.append("signed by a key not in allowed_signers")
-        elif subprocess.run(["ssh-keygen", "-Y", "verify", "-f", signers, "-I", who[0],
-                             "-n", "veil-ledger@v1", "-s", f.name],
-                            input=canon(e), capture_output=True).returncode:
-            problems.append("signature does not verify")
-    released = e["kind"] == "countersign" or (e["kind"] == "approve" and not any(
-        g["gate"] == "second_reviewer" and g["required"] for g in e["gates"]))
-    note = f" releases {e['output_name']} sha256 {e['output_sha256']}" if released else ""
-    print(f"line {n}: seq {e.get('seq')} {e['kind']} by {who[0] if who else '?'}{note}: "
-          + ("; ".join(problems) or "ok"))
+    if admin_kind and not by_admin: problems.append("only the administrator may sign this")
+    if kind in ("approve", "countersign", "reject") and by_admin: problems.append("decisions are signed by reviewers")
+    if kind not in KINDS: problems.append("not an entry kind Veil writes")
+    if kind == "admin" and admin is None: problems.append("your trust file names no administrator")
+    problems += [p for p in [check_sig(e, principal)] if p]
+    en = e.get("enrolment") or {}
+    if not problems and kind == "admin": signers = {}  # from the trust root on, only enrolments count
+    if not problems and kind == "enrol":
+        window = "".join(f',{k}="{re.sub("[^0-9]", "", en[f])[:14]}Z"' for k, f in
+                         (("valid-after", "valid_after"), ("valid-before", "valid_before")) if en.get(f))
+        signers[en.get("principal", "?")] = f'namespaces="{NS}"{window} {en.get("key", "")}'
+    if not problems and kind == "revoke": signers.pop(en.get("principal"), None)
+    released = kind == "countersign" or (kind == "approve" and not any(
+        g.get("gate") == "second_reviewer" and g.get("required") for g in e.get("gates") or []))
+    note = f" releases {e.get('output_name')} sha256 {e.get('output_sha256')}" if released else ""
+    say(f"line {n}: seq {e.get('seq')} {kind} by {principal}{note}: " + ("; ".join(problems) or "ok"))
     ok = ok and not problems
-    prev, seq = hashlib.sha256(raw).hexdigest(), e.get("seq", seq) + 1
-print(f"head {len(data)}:{hashlib.sha256(data).hexdigest()}")
+    prev, seq = hashlib.sha256(raw).hexdigest(), (e.get("seq") if isinstance(e.get("seq"), int) else seq) + 1
+if not root: say("no administrator entry: legacy trust (checked against your allowed_signers only)")
+say(f"head {len(data)}:{hashlib.sha256(data).hexdigest()}")
 sys.exit(0 if ok else 1)
