@@ -201,13 +201,75 @@ pub fn export(ws: &Workspace) -> Result<PathBuf, AdminError> {
     Ok(path)
 }
 
-/// The administrator key, named as the ledger's trust root names it.
+/// Where `veil demo` keeps its demo administrator's key: inside the demo
+/// workspace, so it can never be mistaken for a real trust root's.
+pub const DEMO_ADMIN_KEY: &str = "demo-admin_ed25519";
+/// The demo administrator's name, as its entries record it.
+pub const DEMO_ADMIN_NAME: &str = "Demo Administrator (demo only, not a real trust root)";
+
+/// The administrator key, named as the ledger's trust root names it: the
+/// user's administrator key, or in a demo workspace the demo's own.
 pub fn load_admin(ws: &Workspace) -> Result<Reviewer, AdminError> {
     let state = state(ws)?;
     let root = state.root.ok_or_else(|| AdminError::NoRoot {
         path: ws.ledger_path(),
     })?;
+    let demo = ws.root().join(DEMO_ADMIN_KEY);
+    if demo.is_file()
+        && let Ok(k) = Reviewer::from_key_file(&root.name, &demo)
+        && k.fingerprint() == root.fingerprint
+    {
+        return Ok(k);
+    }
     Reviewer::admin_load(&root.name).map_err(|e| AdminError::Refused(e.to_string()))
+}
+
+/// A demo workspace's trust: a demo administrator (made once, its key in
+/// the workspace) and, when this user has a reviewer identity, that
+/// reviewer enrolled. Returns what it did, one sentence each.
+pub fn demo_trust(ws: &Workspace) -> Result<Vec<String>, AdminError> {
+    let mut said = Vec::new();
+    if state(ws)?.root.is_none() {
+        let path = ws.root().join(DEMO_ADMIN_KEY);
+        if !path.exists() {
+            Reviewer::generate(DEMO_ADMIN_NAME)
+                .and_then(|k| k.write_key(&path))
+                .map_err(|e| AdminError::Refused(e.to_string()))?;
+        }
+        let admin = Reviewer::from_key_file(DEMO_ADMIN_NAME, &path)
+            .map_err(|e| AdminError::Refused(e.to_string()))?;
+        init(ws, &admin)?;
+        said.push(format!(
+            "The demo has its own administrator ({DEMO_ADMIN_NAME}); its key is {}.",
+            path.display()
+        ));
+    }
+    match Reviewer::load() {
+        Ok(r) if state(ws)?.principal_of(&r.fingerprint()).is_none() => {
+            let admin = load_admin(ws)?;
+            enrol(
+                ws,
+                &admin,
+                Enrolment {
+                    principal: r.principal(),
+                    key: r.public_openssh(),
+                    name: r.name.clone(),
+                    valid_after: None,
+                    valid_before: None,
+                },
+            )?;
+            said.push(format!(
+                "The demo administrator enrolled you ({}) as a reviewer of this demo.",
+                crate::text::printable(&r.name, 200)
+            ));
+        }
+        Ok(_) => {}
+        Err(_) => said.push(
+            "No reviewer identity yet: run `veil reviewer init --name \"Your Name\"`, then `veil demo` again to be enrolled, to approve demo photos."
+                .into(),
+        ),
+    }
+    Ok(said)
 }
 
 /// An RFC 3339 time from `2027-06-30` (midnight UTC) or a full RFC 3339 time.

@@ -439,6 +439,9 @@ pub fn demo(root: &Path, a: &DemoArgs) -> anyhow::Result<Exit> {
     );
     let report = run_ingest(&ws, &[originals], true)?;
     print_ingest_table(&report.files);
+    for line in crate::admin::demo_trust(&ws).context("setting up the demo's trust")? {
+        println!("{line}");
+    }
     if a.no_review {
         println!(
             "\nNext: veil --workspace {} review",
