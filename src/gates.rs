@@ -337,6 +337,7 @@ mod tests {
     fn all_evidence(it: &mut Item) {
         for m in &mut it.masks {
             m.zoom_check = Some(ZoomCheck {
+                seal: None,
                 zoom_pct: 200,
                 at: "t".into(),
                 reviewer: None,
@@ -344,6 +345,7 @@ mod tests {
         }
         let d = it.masks_digest();
         it.gates.preview_seen = Some(PreviewSeen {
+            seal: None,
             masks_digest: d.clone(),
             at: "t".into(),
         });

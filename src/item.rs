@@ -227,6 +227,69 @@ pub struct ZoomCheck {
     /// Who was reviewing, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewer: Option<String>,
+    /// The station's signature over what it measured (see [`Seal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<Seal>,
+}
+
+/// A reviewer key's signature over one piece of measured evidence, made by
+/// the review station when it measured it. Evidence without a seal by an
+/// enrolled key is not "measured": typing it into an item file proves
+/// nothing, and a seal made with one's own key is one's own signed statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seal {
+    /// `ssh-ed25519 AAAA...` of the signing key.
+    pub key: String,
+    /// sshsig over [`evidence_message`], one line of base64.
+    pub sig: String,
+}
+
+/// What a seal signs: the item, its original, what was seen (a mask's
+/// rectangle, an edge, or the masks of a preview), the zoom and the time.
+pub fn evidence_message(
+    item_id: &str,
+    original_sha256: &str,
+    target: &str,
+    zoom_pct: u32,
+    at: &str,
+) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Message<'a> {
+        evidence: &'static str,
+        item: &'a str,
+        original_sha256: &'a str,
+        target: &'a str,
+        zoom_pct: u32,
+        at: &'a str,
+    }
+    serde_json::to_vec(&Message {
+        evidence: "veil-evidence@v1",
+        item: item_id,
+        original_sha256,
+        target,
+        zoom_pct,
+        at,
+    })
+    .unwrap_or_default()
+}
+
+/// The evidence target of a mask: its id and rectangle (moving it voids the seal).
+pub fn mask_target(m: &Mask) -> String {
+    format!(
+        "mask {} {},{} {}x{}",
+        m.id, m.rect.x, m.rect.y, m.rect.w, m.rect.h
+    )
+}
+
+/// The evidence target of an edge strip.
+pub fn edge_target(e: Edge) -> String {
+    format!("edge {e:?}")
+}
+
+/// The evidence target of a preview of the masks with `digest`.
+pub fn preview_target(digest: &str) -> String {
+    format!("preview {digest}")
 }
 
 /// One rectangle to fill with solid colour in the output.
@@ -328,6 +391,9 @@ pub struct PreviewSeen {
     /// holds only while the masks are unchanged.
     pub masks_digest: String,
     pub at: String,
+    /// The station's signature (see [`Seal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<Seal>,
 }
 
 /// Everything the gates look at besides the masks themselves.
@@ -650,6 +716,7 @@ mod tests {
         };
         let d0 = masks_digest(std::slice::from_ref(&a));
         a.zoom_check = Some(ZoomCheck {
+            seal: None,
             zoom_pct: 200,
             at: "t".into(),
             reviewer: None,

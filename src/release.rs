@@ -900,6 +900,8 @@ impl<'a> Session<'a> {
         }
         // Once high-stakes, always: changing a mask's kind does not lower it.
         item.high_stakes |= past.high_stakes;
+        // Measured means sealed by an enrolled reviewer's station.
+        let unsealed = drop_unsealed(&mut item, &self.trust);
         let now = ledger::now_ts();
         let fp = self.reviewer.fingerprint();
         let me = self.principal.clone();
@@ -1009,9 +1011,13 @@ impl<'a> Session<'a> {
             },
         );
         if !report.may_approve() {
-            return Ok(Plan::Refused {
-                unmet: report.unmet_summary(),
-            });
+            let mut unmet = report.unmet_summary();
+            if unsealed > 0 {
+                unmet.push_str(&format!(
+                    "; {unsealed} piece(s) of measured evidence in the item file carry no valid seal by an enrolled reviewer's review station and were not counted (view them again in `veil review`)"
+                ));
+            }
+            return Ok(Plan::Refused { unmet });
         }
         let second_required = report
             .status(Gate::SecondReviewer)
@@ -1255,6 +1261,65 @@ impl<'a> Session<'a> {
             .join(format!("{}{CERTIFICATE_SUFFIX}", out.name));
         write_atomic_mode(&path, text.as_bytes(), 0o640)
     }
+}
+
+/// Remove zoom, edge and preview evidence whose seal is missing, or not by
+/// a key enrolled now, or not over this item's evidence; returns how many.
+fn drop_unsealed(item: &mut Item, trust: &TrustState) -> usize {
+    let ok = |seal: &Option<crate::item::Seal>, target: &str, zoom: u32, at: &str| {
+        seal.as_ref().is_some_and(|s| {
+            crate::keys::parse_public(&s.key).is_ok_and(|k| {
+                trust
+                    .principal_of(&crate::keys::fingerprint_of(&k))
+                    .is_some()
+                    && crate::keys::verify_signature(
+                        &k,
+                        &crate::item::evidence_message(&item.id, &item.sha256, target, zoom, at),
+                        &s.sig,
+                    )
+                    .is_ok()
+            })
+        })
+    };
+    let mut dropped = 0;
+    let masks: Vec<bool> = item
+        .masks
+        .iter()
+        .map(|m| {
+            m.zoom_check
+                .as_ref()
+                .is_none_or(|z| ok(&z.seal, &crate::item::mask_target(m), z.zoom_pct, &z.at))
+        })
+        .collect();
+    for (m, keep) in item.masks.iter_mut().zip(masks) {
+        if !keep {
+            m.zoom_check = None;
+            dropped += 1;
+        }
+    }
+    let edges: Vec<crate::item::Edge> = item
+        .gates
+        .edges_seen
+        .iter()
+        .filter(|(e, z)| !ok(&z.seal, &crate::item::edge_target(**e), z.zoom_pct, &z.at))
+        .map(|(e, _)| *e)
+        .collect();
+    for e in edges {
+        item.gates.edges_seen.remove(&e);
+        dropped += 1;
+    }
+    if let Some(p) = &item.gates.preview_seen
+        && !ok(
+            &p.seal,
+            &crate::item::preview_target(&p.masks_digest),
+            0,
+            &p.at,
+        )
+    {
+        item.gates.preview_seen = None;
+        dropped += 1;
+    }
+    dropped
 }
 
 fn finish_item(mut item: Item, rendered: &Rendered, name: &str, state: ItemState) -> Item {

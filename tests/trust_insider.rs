@@ -269,7 +269,7 @@ fn changing_a_tattoo_masks_kind_after_a_first_approval_does_not_lower_high_stake
     let mut edited = f.ws.load_item(&item.id).unwrap();
     edited.masks[0].kind = MaskKind::Face;
     edited.state = ItemState::Ready;
-    give_evidence(&mut edited);
+    give_evidence(&mut edited, &f.a);
     f.ws.save_item(&edited).unwrap();
     let again = release::approve(&f.ws, &f.a, &item.id, &[]).unwrap();
     assert!(
@@ -484,4 +484,60 @@ fn the_oracle_refuses_what_an_insider_writes_and_fails_cleanly_on_any_input() {
     }
     let (code, text) = oracle(&f.path().join("missing.jsonl"), &trust).unwrap();
     assert_eq!(code, 2, "{text}");
+}
+
+#[test]
+fn zoom_and_preview_evidence_typed_into_an_item_file_is_not_measured() {
+    let f = Fixture::new();
+    let item = f.add_item(
+        1,
+        &[(MaskKind::Face, Rect::new(20, 10, 16, 16))],
+        true,
+        ItemState::Ready,
+    );
+    // Typed by hand: the same records without the station's seals.
+    let mut typed = f.ws.load_item(&item.id).unwrap();
+    for m in &mut typed.masks {
+        m.zoom_check.as_mut().unwrap().seal = None;
+    }
+    typed.gates.preview_seen.as_mut().unwrap().seal = None;
+    f.ws.save_item(&typed).unwrap();
+    match release::approve(&f.ws, &f.b, &item.id, &[]).unwrap() {
+        ApproveOutcome::Refused { unmet } => {
+            assert!(
+                unmet.contains("zoom") && unmet.contains("preview"),
+                "{unmet}"
+            );
+            assert!(unmet.contains("no valid seal"), "{unmet}");
+        }
+        other => panic!("hand-typed evidence released an item: {other:?}"),
+    }
+    // Sealed with a key nobody enrolled: not measured either.
+    let mallory = Reviewer::generate("Mallory").unwrap();
+    let mut forged = f.ws.load_item(&item.id).unwrap();
+    give_evidence(&mut forged, &mallory);
+    f.ws.save_item(&forged).unwrap();
+    assert!(matches!(
+        release::approve(&f.ws, &f.b, &item.id, &[]).unwrap(),
+        ApproveOutcome::Refused { .. }
+    ));
+    // A seal moved to another mask position does not hold.
+    let mut moved = f.ws.load_item(&item.id).unwrap();
+    give_evidence(&mut moved, &f.a);
+    moved.masks[0].rect.x += 1;
+    f.ws.save_item(&moved).unwrap();
+    assert!(matches!(
+        release::approve(&f.ws, &f.b, &item.id, &[]).unwrap(),
+        ApproveOutcome::Refused { .. }
+    ));
+    assert_eq!(std::fs::read_dir(f.ws.out_dir()).unwrap().count(), 0);
+    // The enrolled reviewer's own seals are their attributable statement: released.
+    let mut sealed = f.ws.load_item(&item.id).unwrap();
+    sealed.masks[0].rect.x -= 1;
+    give_evidence(&mut sealed, &f.a);
+    f.ws.save_item(&sealed).unwrap();
+    assert!(matches!(
+        release::approve(&f.ws, &f.b, &item.id, &[]).unwrap(),
+        ApproveOutcome::Released { .. }
+    ));
 }

@@ -170,12 +170,35 @@ pub struct ReadOnly {
     pub reason: String,
 }
 
+/// Signs measured evidence with the reviewer's key (see [`crate::item::Seal`]).
+#[derive(Clone)]
+pub struct Sealer(pub std::sync::Arc<dyn Fn(&[u8]) -> Option<crate::item::Seal> + Send + Sync>);
+
+impl Sealer {
+    /// A sealer signing with `reviewer`'s key.
+    pub fn with(reviewer: crate::keys::Reviewer) -> Sealer {
+        Sealer(std::sync::Arc::new(move |msg| {
+            reviewer.sign(msg).ok().map(|sig| crate::item::Seal {
+                key: reviewer.public_openssh(),
+                sig,
+            })
+        }))
+    }
+
+    /// The seal of `msg`, when signing works.
+    pub fn seal(&self, msg: &[u8]) -> Option<crate::item::Seal> {
+        (self.0)(msg)
+    }
+}
+
 /// The whole review station.
 #[derive(Clone)]
 pub struct App {
     pub policy: Policy,
     /// The reviewer's name, when an identity is set up.
     pub reviewer: Option<String>,
+    /// Seals what the station measures, when the reviewer has a key.
+    pub sealer: Option<Sealer>,
     pub clock: Clock,
     pub theme: Theme,
     pub graphics: Graphics,
@@ -215,6 +238,7 @@ impl App {
         let mut app = App {
             policy,
             reviewer: None,
+            sealer: None,
             clock: Clock::System,
             theme,
             graphics,

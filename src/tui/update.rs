@@ -857,14 +857,22 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
     let pane = app.pane_pixels();
     let now = app.clock.now();
     let reviewer = app.reviewer.clone();
-    let check = |zoom_pct| ZoomCheck {
-        zoom_pct,
-        at: now.clone(),
-        reviewer: reviewer.clone(),
-    };
+    let sealer = app.sealer.clone();
     let Some(idx) = app.current else { return };
     let Some(item) = app.items.get_mut(idx) else {
         return;
+    };
+    let (item_id, original) = (item.id.clone(), item.sha256.clone());
+    // Each record is sealed with the reviewer's key as it is measured.
+    let check = |target: String, zoom_pct| ZoomCheck {
+        zoom_pct,
+        at: now.clone(),
+        reviewer: reviewer.clone(),
+        seal: sealer.as_ref().and_then(|s| {
+            s.seal(&crate::item::evidence_message(
+                &item_id, &original, &target, zoom_pct, &now,
+            ))
+        }),
     };
     let image = item.oriented_size();
     let mut changed = false;
@@ -873,7 +881,7 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
             continue;
         }
         if v.rect.contains(&m.rect) {
-            m.zoom_check = Some(check(v.zoom_pct));
+            m.zoom_check = Some(check(crate::item::mask_target(m), v.zoom_pct));
             changed = true;
         } else if !fits_at(image, pane, min, (m.rect.w, m.rect.h))
             && let Some(part) = intersection(&v.rect, &m.rect)
@@ -885,7 +893,7 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
             add_seen(seen, part, v.zoom_pct);
             if covered(&m.rect, &seen.iter().map(|s| s.rect).collect::<Vec<_>>()) {
                 let lowest = seen.iter().map(|s| s.zoom_pct).min().unwrap_or(v.zoom_pct);
-                m.zoom_check = Some(check(lowest));
+                m.zoom_check = Some(check(crate::item::mask_target(m), lowest));
                 changed = true;
             }
         }
@@ -905,7 +913,9 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
         add_seen(seen, part, v.zoom_pct);
         if covered(&strip, &seen.iter().map(|s| s.rect).collect::<Vec<_>>()) {
             let lowest = seen.iter().map(|s| s.zoom_pct).min().unwrap_or(v.zoom_pct);
-            item.gates.edges_seen.insert(edge, check(lowest));
+            item.gates
+                .edges_seen
+                .insert(edge, check(crate::item::edge_target(edge), lowest));
             changed = true;
         }
     }
@@ -956,10 +966,19 @@ fn preview_ready(app: &mut App, shown: PreviewShown, fx: &mut Vec<Effect>) {
     let record = still_current && app.overlay == Overlay::Preview && app.recording();
     if record {
         let now = app.clock.now();
+        let sealer = app.sealer.clone();
         if let Some(item) = app.item_mut() {
+            let msg = crate::item::evidence_message(
+                &item.id,
+                &item.sha256,
+                &crate::item::preview_target(&shown.masks_digest),
+                0,
+                &now,
+            );
             item.gates.preview_seen = Some(PreviewSeen {
                 masks_digest: shown.masks_digest.clone(),
                 at: now.clone(),
+                seal: sealer.as_ref().and_then(|s| s.seal(&msg)),
             });
             // The preview was made from the real output, whose bytes were
             // checked against the allowlist: that is the metadata gate's proof.

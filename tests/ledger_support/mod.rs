@@ -167,7 +167,7 @@ impl Fixture {
             item.add_mask(*kind, *rect, MaskOrigin::Manual);
         }
         if evidence {
-            give_evidence(&mut item);
+            give_evidence(&mut item, &self.a);
         }
         self.ws.save_item(&item).unwrap();
         item
@@ -188,25 +188,42 @@ impl Fixture {
     }
 }
 
-/// Record every gate's evidence for the item's current masks.
-pub fn give_evidence(item: &mut Item) {
-    for m in &mut item.masks {
+/// Record every gate's evidence for the item's current masks, sealed by
+/// `who`'s key as the review station seals what it measures.
+pub fn give_evidence(item: &mut Item, who: &Reviewer) {
+    let at = "2025-01-01T00:00:00Z";
+    let seal = |target: String, zoom_pct: u32| {
+        let msg = veil::item::evidence_message(&item.id, &item.sha256, &target, zoom_pct, at);
+        Some(veil::item::Seal {
+            key: who.public_openssh(),
+            sig: who.sign(&msg).unwrap(),
+        })
+    };
+    let seals: Vec<_> = item
+        .masks
+        .iter()
+        .map(|m| seal(veil::item::mask_target(m), 200))
+        .collect();
+    let preview = seal(veil::item::preview_target(&item.masks_digest()), 0);
+    for (m, s) in item.masks.iter_mut().zip(seals) {
         m.zoom_check = Some(ZoomCheck {
             zoom_pct: 200,
-            at: "2025-01-01T00:00:00Z".into(),
-            reviewer: Some(NAME_A.into()),
+            at: at.into(),
+            reviewer: Some(who.name.clone()),
+            seal: s,
         });
     }
     item.gates.preview_seen = Some(PreviewSeen {
         masks_digest: item.masks_digest(),
-        at: "2025-01-01T00:00:00Z".into(),
+        at: at.into(),
+        seal: preview,
     });
     for g in ["reflections", "edges", "identifiers"] {
         item.gates.attested.insert(
             g.into(),
             Attestation {
-                reviewer: NAME_A.into(),
-                at: "2025-01-01T00:00:00Z".into(),
+                reviewer: who.name.clone(),
+                at: at.into(),
             },
         );
     }
