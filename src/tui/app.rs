@@ -172,7 +172,10 @@ pub struct ReadOnly {
 
 /// Signs measured evidence with the reviewer's key (see [`crate::item::Seal`]).
 #[derive(Clone)]
-pub struct Sealer(pub std::sync::Arc<dyn Fn(&[u8]) -> Option<crate::item::Seal> + Send + Sync>);
+pub struct Sealer(pub std::sync::Arc<SealFn>);
+
+/// Signs an evidence message, or gives nothing when signing fails.
+pub type SealFn = dyn Fn(&[u8]) -> Option<crate::item::Seal> + Send + Sync;
 
 impl Sealer {
     /// A sealer signing with `reviewer`'s key.
