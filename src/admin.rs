@@ -247,17 +247,7 @@ pub fn demo_trust(ws: &Workspace) -> Result<Vec<String>, AdminError> {
     match Reviewer::load() {
         Ok(r) if state(ws)?.principal_of(&r.fingerprint()).is_none() => {
             let admin = load_admin(ws)?;
-            enrol(
-                ws,
-                &admin,
-                Enrolment {
-                    principal: r.principal(),
-                    key: r.public_openssh(),
-                    name: r.name.clone(),
-                    valid_after: None,
-                    valid_before: None,
-                },
-            )?;
+            enrol(ws, &admin, Enrolment::of(&r))?;
             said.push(format!(
                 "The demo administrator enrolled you ({}) as a reviewer of this demo.",
                 crate::text::printable(&r.name, 200)

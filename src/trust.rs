@@ -35,6 +35,17 @@ pub struct Enrolment {
 }
 
 impl Enrolment {
+    /// `reviewer`'s key under the principal derived from their name, with no window.
+    pub fn of(reviewer: &crate::keys::Reviewer) -> Enrolment {
+        Enrolment {
+            principal: reviewer.principal(),
+            key: reviewer.public_openssh(),
+            name: reviewer.name.clone(),
+            valid_after: None,
+            valid_before: None,
+        }
+    }
+
     /// The window of this enrolment, or why its times do not parse.
     pub fn validity(&self) -> Result<Validity, String> {
         let parse = |s: &Option<String>, what: &str| {
@@ -374,11 +385,8 @@ mod tests {
 
     fn enrolment(r: &Reviewer) -> Enrolment {
         Enrolment {
-            principal: r.principal(),
-            key: r.public_openssh(),
-            name: r.name.clone(),
-            valid_after: None,
             valid_before: Some("2030-01-01T00:00:00Z".into()),
+            ..Enrolment::of(r)
         }
     }
 

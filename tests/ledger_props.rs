@@ -18,13 +18,7 @@ fn set_up(path: &Path, reviewer: &Reviewer) -> Trust {
     policy.policy_digest = Some(veil::policy::Policy::from_toml(text).unwrap().digest());
     policy.policy_text = Some(text.to_string());
     let mut enrol = Entry::draft(EntryKind::Enrol);
-    enrol.enrolment = Some(Enrolment {
-        principal: reviewer.principal(),
-        key: reviewer.public_openssh(),
-        name: reviewer.name.clone(),
-        valid_after: None,
-        valid_before: None,
-    });
+    enrol.enrolment = Some(Enrolment::of(reviewer));
     Ledger::open(path)
         .unwrap()
         .append(&admin, vec![Entry::draft(EntryKind::Admin), policy, enrol])

@@ -34,13 +34,7 @@ pub struct Fixture {
 
 /// The enrolment of `r` under its own principal.
 pub fn enrolment(r: &Reviewer) -> Enrolment {
-    Enrolment {
-        principal: r.principal(),
-        key: r.public_openssh(),
-        name: r.name.clone(),
-        valid_after: None,
-        valid_before: None,
-    }
+    Enrolment::of(r)
 }
 
 impl Fixture {
@@ -284,6 +278,11 @@ pub fn sign_as(who: &Reviewer, mut e: Entry, prev_line: &[u8]) -> Vec<u8> {
     e.seq = before.seq + 1;
     e.prev = veil::ledger::sha256_hex(prev_line);
     e.ts = veil::ledger::now_ts();
+    signed_line(who, e)
+}
+
+/// `e` as `who` signs it: its signer set to `who`, then the canonical line.
+pub fn signed_line(who: &Reviewer, mut e: Entry) -> Vec<u8> {
     e.reviewer = veil::ledger::Signer {
         name: who.name.clone(),
         key: who.public_openssh(),
@@ -309,14 +308,7 @@ pub fn resign(bytes: &[u8], line: usize, who: &Reviewer, edit: impl FnOnce(&mut 
     let mut l = lines(bytes);
     let mut e = veil::ledger::parse_line(&l[line - 1]).unwrap();
     edit(&mut e);
-    e.reviewer = veil::ledger::Signer {
-        name: who.name.clone(),
-        key: who.public_openssh(),
-        fingerprint: who.fingerprint(),
-    };
-    e.sig.clear();
-    e.sig = who.sign(&e.signed_bytes().unwrap()).unwrap();
-    l[line - 1] = e.to_line().unwrap();
+    l[line - 1] = signed_line(who, e);
     join_lines(&l)
 }
 
