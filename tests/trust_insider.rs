@@ -16,6 +16,23 @@ fn tattoo() -> (MaskKind, Rect) {
     (MaskKind::Tattoo, Rect::new(4, 4, 10, 10))
 }
 
+/// `bytes` with a `recovered` entry signed by `who` that claims the last
+/// (complete) entry as debris, chained onto the line before it: the eraser.
+fn erase_last(bytes: &[u8], who: &Reviewer) -> Vec<u8> {
+    let l = lines(bytes);
+    let n = l.len();
+    let mut rec = Entry::draft(EntryKind::Recovered);
+    rec.discarded = Some(Discarded {
+        offset: (bytes.len() - l[n - 1].len() - 1) as u64,
+        length: l[n - 1].len() as u64,
+        sha256: ledger::sha256_hex(&l[n - 1]),
+    });
+    let mut out = bytes.to_vec();
+    out.extend_from_slice(&sign_as(who, rec, &l[n - 2]));
+    out.push(b'\n');
+    out
+}
+
 /// The 1-based number of the last line of `bytes`.
 fn last_line(bytes: &[u8]) -> usize {
     lines(bytes).len()
@@ -157,19 +174,8 @@ fn a_signed_recovered_entry_that_claims_a_complete_reject_as_debris_is_tampering
     // After the checkpoint, a reject the insider wants gone.
     append_rejects(&f.ws.ledger_path(), &f.a, 1);
     let bytes = f.ledger_bytes();
-    let l = lines(&bytes);
-    let n = l.len();
-    let start = bytes.len() - l[n - 1].len() - 1;
-    let mut rec = Entry::draft(EntryKind::Recovered);
-    rec.discarded = Some(Discarded {
-        offset: start as u64,
-        length: l[n - 1].len() as u64,
-        sha256: ledger::sha256_hex(&l[n - 1]),
-    });
-    // Chained onto the line before the reject, as if the reject were debris.
-    let mut forged = bytes.clone();
-    forged.extend_from_slice(&sign_as(&f.b, rec, &l[n - 2]));
-    forged.push(b'\n');
+    let n = last_line(&bytes);
+    let forged = erase_last(&bytes, &f.b);
     let r = ledger::verify(&forged, &f.signers(), Some(&checkpoint));
     assert_tampered(&r, n, "complete, validly signed entry is claimed");
     assert!(
@@ -427,16 +433,7 @@ fn the_oracle_refuses_what_an_insider_writes_and_fails_cleanly_on_any_input() {
     let mallory = Reviewer::generate("Mallory").unwrap();
     let l = lines(&honest);
     let n = l.len();
-    let mut rec = Entry::draft(EntryKind::Recovered);
-    let start = honest.len() - l[n - 1].len() - 1;
-    rec.discarded = Some(Discarded {
-        offset: start as u64,
-        length: l[n - 1].len() as u64,
-        sha256: ledger::sha256_hex(&l[n - 1]),
-    });
-    let mut erased = honest.clone();
-    erased.extend_from_slice(&sign_as(&f.b, rec, &l[n - 2]));
-    erased.push(b'\n');
+    let erased = erase_last(&honest, &f.b);
     let mut enrol = Entry::draft(EntryKind::Enrol);
     enrol.enrolment = Some(enrolment(&mallory));
     let esc_line = {
