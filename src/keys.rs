@@ -760,34 +760,6 @@ fn create_private_dir(path: &Path) -> Result<(), KeyError> {
     b.create(path).map_err(io_err(path))
 }
 
-/// Add `reviewer` to the `allowed_signers` file at `path` unless its key is
-/// already there. Returns true when a line was added.
-pub fn trust_reviewer(path: &Path, reviewer: &Reviewer) -> Result<bool, KeyError> {
-    let existing = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(io_err(path)(e)),
-    };
-    if AllowedSigners::parse(&existing).contains(reviewer.public_key()) {
-        return Ok(false);
-    }
-    let mut text = existing;
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    let when = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    text.push_str(&format!(
-        "# {} ({}), added {when}\n{}\n",
-        crate::text::printable(&reviewer.name, 200),
-        reviewer.fingerprint(),
-        reviewer.allowed_signers_line()
-    ));
-    crate::workspace::write_atomic_mode(path, text.as_bytes(), 0o644).map_err(io_err(path))?;
-    Ok(true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
