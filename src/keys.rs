@@ -291,6 +291,15 @@ impl Reviewer {
         principal_for(&self.name)
     }
 
+    /// The command a workspace's administrator runs to enrol this key.
+    pub fn enrol_command(&self) -> String {
+        format!(
+            "veil admin enrol --name \"{}\" --key \"{}\"",
+            crate::text::printable(&self.name, 200),
+            self.public_openssh()
+        )
+    }
+
     /// The `allowed_signers` line that trusts this reviewer for the ledger.
     pub fn allowed_signers_line(&self) -> String {
         format!(

@@ -773,11 +773,7 @@ pub fn ensure_enrolled(
         Err(why) => {
             return Err(ReleaseError::NotEnrolled {
                 why,
-                command: format!(
-                    "veil admin enrol --name \"{}\" --key \"{}\"",
-                    crate::text::printable(&reviewer.name, 200),
-                    reviewer.public_openssh()
-                ),
+                command: reviewer.enrol_command(),
                 admin: root.name.clone(),
             });
         }

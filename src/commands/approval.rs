@@ -41,11 +41,7 @@ pub fn reviewer(ws: &Path, c: &ReviewerCommand) -> anyhow::Result<Exit> {
                         "Not enrolled in {} yet. Ask its administrator to run:",
                         printable_path(ws)
                     );
-                    println!(
-                        "    veil admin enrol --name \"{}\" --key \"{}\"",
-                        printable(&r.name, 200),
-                        r.public_openssh()
-                    );
+                    println!("    {}", r.enrol_command());
                 }
             }
             Ok(Exit::Ok)
