@@ -5,8 +5,8 @@
 //!
 //! Every decision runs under the ledger's exclusive lock, so two reviewers
 //! approving at once see each other's entries. Order on release: render and
-//! check → write `out/<name>` atomically → append the entry (fsync) → save
-//! the item → write the certificate. A crash at any point is repaired by
+//! check → write `out/<name>` atomically → append the entry (fsync) → write
+//! the certificate → save the item. A crash at any point is repaired by
 //! running the same approval again: an output already in `out/` with the
 //! same SHA-256 is reused, and an entry already in the ledger is not
 //! written twice.
@@ -1204,12 +1204,17 @@ impl<'a> Session<'a> {
                 step,
                 source,
             };
+            // The certificate before the item: an item saved as approved is
+            // skipped by a re-run, so a crash between the two must leave
+            // the item unfinished rather than the certificate missing.
+            if releases {
+                self.write_certificate(&item)
+                    .map_err(|e| unfinished("writing the certificate", e))?;
+            }
             self.ws
                 .save_item(&item)
                 .map_err(|e| unfinished("saving the item", io::Error::other(e.to_string())))?;
             if releases {
-                self.write_certificate(&item)
-                    .map_err(|e| unfinished("writing the certificate", e))?;
                 outcomes.push(ApproveOutcome::Released {
                     output: out.join(&r.name),
                     seq: a.seq,
@@ -1237,11 +1242,11 @@ impl<'a> Session<'a> {
                 write_atomic_mode(output, &bytes, 0o640).map_err(io_err(output))?;
             }
         }
-        self.ws.save_item(&item)?;
         if matches!(outcome, ApproveOutcome::Released { .. }) {
             self.write_certificate(&item)
                 .map_err(|e| io_err(&self.ws.out_dir())(e))?;
         }
+        self.ws.save_item(&item)?;
         Ok(())
     }
 
