@@ -43,6 +43,8 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Reject an item; it is never released.
     Reject(RejectArgs),
+    /// Take a release back (a leak found after release); history is kept.
+    Withdraw(WithdrawArgs),
     /// Check the ledger's chain, signatures, policy rules and released outputs.
     Verify(VerifyArgs),
     /// Print a signed checkpoint of the ledger's head, to copy off the box.
@@ -239,6 +241,23 @@ pub struct VerifyArgs {
 pub struct CertificateArgs {
     /// Item id (or a unique prefix).
     pub id: String,
+    /// Also (re)write `out/<name>.certificate.txt` from the ledger, e.g.
+    /// after `veil verify` reports it missing.
+    #[arg(long)]
+    pub write: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    /// Item id (or a unique prefix) of the released item.
+    pub id: String,
+    /// Why it is withdrawn (recorded in the ledger and on the certificate).
+    #[arg(long)]
+    pub reason: String,
+    /// Sign as the workspace's administrator (its key from VEIL_ADMIN_KEY
+    /// or the default place) instead of your reviewer key.
+    #[arg(long)]
+    pub as_admin: bool,
 }
 
 #[derive(Debug, Args)]

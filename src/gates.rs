@@ -330,6 +330,7 @@ mod tests {
             failure: None,
             output: None,
             rejection: None,
+            withdrawals: Vec::new(),
             ingested_at: "t".into(),
         }
     }

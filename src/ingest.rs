@@ -496,6 +496,7 @@ fn empty_item(id: &str, path: &Path, sha: &str, size: u64, now: &str) -> Item {
         failure: None,
         output: None,
         rejection: None,
+        withdrawals: Vec::new(),
         ingested_at: now.to_string(),
     }
 }

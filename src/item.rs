@@ -471,7 +471,25 @@ pub struct Item {
     pub output: Option<OutputRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection: Option<String>,
+    /// Earlier releases of this item taken back by `veil withdraw`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withdrawals: Vec<WithdrawalRecord>,
     pub ingested_at: String,
+}
+
+/// A release of this item that was withdrawn (the ledger is the record;
+/// this copy is for `show` and the station).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalRecord {
+    /// The output's file name, now under `withdrawn/`.
+    pub output_name: String,
+    pub output_sha256: String,
+    /// Seq of the `withdraw` entry.
+    pub seq: u64,
+    pub at: String,
+    /// Signer name and fingerprint.
+    pub by: String,
+    pub reason: String,
 }
 
 impl Item {

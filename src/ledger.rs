@@ -171,6 +171,9 @@ pub enum EntryKind {
     Revoke,
     /// The administrator records the policy text in force from here on.
     Policy,
+    /// Takes a release back (a leak found after release): signed by the
+    /// administrator or an enrolled reviewer; names the release by `withdraws`.
+    Withdraw,
 }
 
 impl EntryKind {
@@ -186,6 +189,7 @@ impl EntryKind {
             EntryKind::Enrol => "enrol",
             EntryKind::Revoke => "revoke",
             EntryKind::Policy => "policy",
+            EntryKind::Withdraw => "withdraw",
         }
     }
 }
@@ -328,6 +332,9 @@ pub struct Entry {
     /// For `countersign`: the seq of the first approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub countersigns: Option<u64>,
+    /// For `withdraw`: the seq of the entry that released the output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdraws: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -378,6 +385,7 @@ impl Entry {
             detector: None,
             metadata_removed: None,
             countersigns: None,
+            withdraws: None,
             batch: None,
             reason: None,
             discarded: None,
@@ -1151,6 +1159,19 @@ pub struct Release {
     pub output_sha256: String,
 }
 
+/// A release taken back by a `withdraw` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Withdrawal {
+    pub release: Release,
+    /// Line and seq of the `withdraw` entry.
+    pub line: usize,
+    pub seq: u64,
+    pub ts: String,
+    /// The signer's name and fingerprint.
+    pub by: String,
+    pub reason: String,
+}
+
 /// Everything `verify` found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyReport {
@@ -1158,7 +1179,10 @@ pub struct VerifyReport {
     /// Entries counted (lines that are valid entries).
     pub entries: usize,
     pub lines: usize,
+    /// Live releases: released and not withdrawn.
     pub releases: Vec<Release>,
+    /// Releases taken back, in ledger order.
+    pub withdrawn: Vec<Withdrawal>,
     pub findings: Vec<Finding>,
     /// The head of the bytes checked.
     pub head: Option<Head>,
@@ -1581,6 +1605,9 @@ pub fn verify(bytes: &[u8], trust: &Trust, checkpoint: Option<&Head>) -> VerifyR
                 output_sha256: sha.clone(),
             });
         }
+        if entry.kind == EntryKind::Withdraw && role.is_some() {
+            decisions.withdraw(&mut r, line_no, &entry);
+        }
         if entry.kind == EntryKind::Approve {
             approvals.insert(entry.seq, (line_no, entry, principal));
         }
@@ -1916,6 +1943,58 @@ impl Decisions {
     }
 }
 
+impl Decisions {
+    /// A trusted `withdraw` entry: it must name a live release of the same
+    /// item, original and output; that release moves to the withdrawn list
+    /// and the original may be released again.
+    fn withdraw(&mut self, r: &mut VerifyReport, line_no: usize, e: &Entry) {
+        let Some(at) = r
+            .releases
+            .iter()
+            .position(|rel| Some(rel.seq) == e.withdraws)
+        else {
+            return r.push(
+                line_no,
+                Severity::Tampered,
+                format!(
+                    "withdraws seq {}, which is not a live release (never released, or already withdrawn)",
+                    e.withdraws.map_or_else(|| "?".to_string(), |s| s.to_string())
+                ),
+            );
+        };
+        let rel = &r.releases[at];
+        let original = e.original_sha256.clone().unwrap_or_default();
+        if e.item.as_deref() != Some(rel.item.as_str())
+            || e.output_sha256.as_deref() != Some(rel.output_sha256.as_str())
+            || e.output_name.as_deref() != Some(rel.output_name.as_str())
+            || self.released.get(&original) != Some(&rel.line)
+        {
+            let line = rel.line;
+            return r.push(
+                line_no,
+                Severity::Tampered,
+                format!(
+                    "withdraw does not match the release on line {line} (item, original, output name or output SHA-256 differ)"
+                ),
+            );
+        }
+        self.released.remove(&original);
+        let release = r.releases.remove(at);
+        r.withdrawn.push(Withdrawal {
+            release,
+            line: line_no,
+            seq: e.seq,
+            ts: e.ts.clone(),
+            by: format!(
+                "{} ({})",
+                crate::text::printable(&e.reviewer.name, 80),
+                e.reviewer.fingerprint
+            ),
+            reason: crate::text::printable(e.reason.as_deref().unwrap_or_default(), 500),
+        });
+    }
+}
+
 /// The trust findings of a whole ledger, and its summary.
 fn summarise_trust(r: &mut VerifyReport, trust: &Trust, state: &TrustState, nonempty: bool) {
     let mine = trust.anchor.as_ref().and_then(Anchor::admin);
@@ -2218,6 +2297,25 @@ fn check_rules(
                 bad("reject entry lacks its item or reason".into());
             }
         }
+        EntryKind::Withdraw => {
+            let missing: Vec<&str> = [
+                ("item", e.item.is_none()),
+                ("original_sha256", e.original_sha256.is_none()),
+                ("output_sha256", e.output_sha256.is_none()),
+                ("output_name", e.output_name.is_none()),
+                ("withdraws", e.withdraws.is_none()),
+                (
+                    "reason",
+                    e.reason.as_deref().is_none_or(|r| r.trim().is_empty()),
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(n, m)| m.then_some(n))
+            .collect();
+            if !missing.is_empty() {
+                bad(format!("withdraw entry lacks {}", missing.join(", ")));
+            }
+        }
         EntryKind::Checkpoint => match &e.head {
             None => bad("checkpoint entry lacks its head".into()),
             Some(h) => {
@@ -2365,6 +2463,41 @@ fn check_outputs(r: &mut VerifyReport, out: &Path) -> Result<(), LedgerError> {
                 ),
             ),
             Err(e) => return Err(io_err(&path, e)),
+        }
+        let cert = out.join(format!("{}{CERTIFICATE_SUFFIX}", rel.output_name));
+        if !cert.exists() {
+            r.push(
+                rel.line,
+                Severity::Warning,
+                format!(
+                    "{shown} has no certificate ({shown}{CERTIFICATE_SUFFIX} is missing): run `veil certificate {} --write` to restore it from the ledger",
+                    rel.item
+                ),
+            );
+        }
+    }
+    let withdrawn = r.withdrawn.clone();
+    for w in &withdrawn {
+        let name = &w.release.output_name;
+        if !safe_output_name(name) {
+            continue;
+        }
+        known.insert(name.clone());
+        let left: Vec<String> = [name.clone(), format!("{name}{CERTIFICATE_SUFFIX}")]
+            .into_iter()
+            .filter(|n| out.join(n).exists())
+            .map(|n| format!("out/{n}"))
+            .collect();
+        if !left.is_empty() {
+            r.push(
+                w.line,
+                Severity::Warning,
+                format!(
+                    "{} still in out/ although withdrawn: run `veil withdraw {} --reason …` again to finish moving it to withdrawn/",
+                    left.join(" and "),
+                    w.release.item
+                ),
+            );
         }
     }
     let listing = match fs::read_dir(out) {

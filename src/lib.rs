@@ -21,4 +21,5 @@ pub mod release;
 pub mod text;
 pub mod trust;
 pub mod tui;
+pub mod withdraw;
 pub mod workspace;

@@ -77,8 +77,8 @@ pub enum ReleaseError {
         expected: String,
         found: String,
     },
-    #[error("item {id}: a rejection needs a reason (--reason)")]
-    EmptyReason { id: String },
+    #[error("item {id}: {action} needs a reason (--reason)")]
+    EmptyReason { id: String, action: &'static str },
     #[error(
         "item {id} is not released (state {state}); certificates exist only for released outputs"
     )]
@@ -91,6 +91,16 @@ pub enum ReleaseError {
         "item {id}: recorded in the ledger (seq {seq}), but {step} failed: {source}; run the same `veil approve` again to finish"
     )]
     Unfinished {
+        id: String,
+        seq: u64,
+        step: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "item {id}: the withdrawal is in the ledger (seq {seq}), but {step} failed: {source}; run the same `veil withdraw` again to finish"
+    )]
+    UnfinishedWithdrawal {
         id: String,
         seq: u64,
         step: &'static str,
@@ -469,7 +479,10 @@ pub fn reject(
 ) -> Result<u64, ReleaseError> {
     let id = ws.resolve_id(item_id)?;
     if reason.trim().is_empty() {
-        return Err(ReleaseError::EmptyReason { id });
+        return Err(ReleaseError::EmptyReason {
+            id,
+            action: "a rejection",
+        });
     }
     let lock = ws.lock_item(&id)?;
     reject_held(ws, reviewer, &lock, reason)
@@ -485,7 +498,10 @@ pub fn reject_held(
     let id = lock.id().to_string();
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ReleaseError::EmptyReason { id });
+        return Err(ReleaseError::EmptyReason {
+            id,
+            action: "a rejection",
+        });
     }
     let mut s = Session::open(ws, reviewer, true)?;
     let mut item = ws.load_item(&id)?;
@@ -551,7 +567,24 @@ pub fn certificate(ws: &Workspace, item_id: &str) -> Result<String, ReleaseError
     })
 }
 
-fn certificate_from(index: &[Located], id: &str, sha: &str) -> Option<String> {
+/// Write `out/<name>.certificate.txt` of a released item from the ledger
+/// (restores one lost to a crash or deleted); returns its path.
+pub fn write_certificate(ws: &Workspace, item_id: &str) -> Result<PathBuf, ReleaseError> {
+    let text = certificate(ws, item_id)?;
+    let id = ws.resolve_id(item_id)?;
+    let item = ws.load_item(&id)?;
+    let name = item.output.map(|o| o.name).unwrap_or_default();
+    // The text came from the ledger entry naming this output; the item
+    // file's name must be that plain name, never a path.
+    if !ledger::safe_output_name(&name) || !text.contains(&format!("Output:        {name}\n")) {
+        return Err(ReleaseError::NoEntry { id, name });
+    }
+    let path = ws.out_dir().join(format!("{name}{CERTIFICATE_SUFFIX}"));
+    write_atomic_mode(&path, text.as_bytes(), 0o640).map_err(io_err(&path))?;
+    Ok(path)
+}
+
+pub(crate) fn certificate_from(index: &[Located], id: &str, sha: &str) -> Option<String> {
     let rel = index.iter().rev().find(|l| {
         l.entry.releases()
             && l.entry.item.as_deref() == Some(id)
@@ -794,17 +827,22 @@ pub fn ensure_enrolled(
 struct History {
     /// Line of a reject.
     rejected: Option<usize>,
-    /// Line of a release and the SHA-256 it released.
+    /// Line of a live (not withdrawn) release and the SHA-256 it released.
     released: Option<(usize, String)>,
-    /// An approval found it high-stakes.
+    /// An approval found it high-stakes (ever: a withdrawal does not lower it).
     high_stakes: bool,
+    /// Index position after the original's last withdrawal: approvals
+    /// before it belong to a release that was taken back.
+    since: usize,
 }
 
 fn history(index: &[Located], original: &str) -> History {
     let mut h = History::default();
-    for l in index
+    let mut live_seq = None;
+    for (at, l) in index
         .iter()
-        .filter(|l| l.entry.original_sha256.as_deref() == Some(original))
+        .enumerate()
+        .filter(|(_, l)| l.entry.original_sha256.as_deref() == Some(original))
     {
         match l.entry.kind {
             EntryKind::Reject => {
@@ -814,7 +852,13 @@ fn history(index: &[Located], original: &str) -> History {
                 h.high_stakes |= l.entry.high_stakes == Some(true);
                 if l.entry.releases() && h.released.is_none() {
                     h.released = Some((l.line, l.entry.output_sha256.clone().unwrap_or_default()));
+                    live_seq = Some(l.entry.seq);
                 }
+            }
+            EntryKind::Withdraw if live_seq.is_some() && l.entry.withdraws == live_seq => {
+                h.released = None;
+                live_seq = None;
+                h.since = at + 1;
             }
             _ => {}
         }
@@ -929,18 +973,14 @@ impl<'a> Session<'a> {
             at: now,
         });
 
-        // An interrupted earlier run may already have recorded this.
+        // An interrupted earlier run may already have recorded this (in
+        // this release cycle: what was withdrawn is not done).
+        let cycle = &self.index[past.since.min(self.index.len())..];
         let mine = |l: &&Located| {
             l.entry.item.as_deref() == Some(item.id.as_str())
                 && l.entry.output_sha256.as_deref() == Some(rendered.sha256.as_str())
         };
-        if let Some(done) = self
-            .index
-            .iter()
-            .rev()
-            .filter(mine)
-            .find(|l| l.entry.releases())
-        {
+        if let Some(done) = cycle.iter().rev().filter(mine).find(|l| l.entry.releases()) {
             let name = done.entry.output_name.clone().unwrap_or_default();
             let outcome = ApproveOutcome::Released {
                 output: self.ws.out_dir().join(&name),
@@ -951,8 +991,7 @@ impl<'a> Session<'a> {
                 outcome,
             });
         }
-        let firsts: Vec<&Located> = self
-            .index
+        let firsts: Vec<&Located> = cycle
             .iter()
             .filter(mine)
             .filter(|l| l.entry.needs_second())
@@ -980,7 +1019,7 @@ impl<'a> Session<'a> {
         }
         // Same masks, different bytes: the second reviewer must get the
         // first approval's SHA-256, or nothing is released.
-        if let Some(f) = self.index.iter().rev().find(|l| {
+        if let Some(f) = cycle.iter().rev().find(|l| {
             l.entry.needs_second()
                 && l.entry.item.as_deref() == Some(item.id.as_str())
                 && l.entry.masks_digest.as_deref() == Some(digest.as_str())

@@ -120,6 +120,10 @@ impl Workspace {
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")
     }
+    /// Withdrawn outputs and their certificates, kept for the record.
+    pub fn withdrawn_dir(&self) -> PathBuf {
+        self.root.join("withdrawn")
+    }
     pub fn ledger_path(&self) -> PathBuf {
         self.root.join("ledger.jsonl")
     }
@@ -368,7 +372,7 @@ fn remove_stale_temp_files(dir: &Path) {
 }
 
 /// Create a folder (and parents) with mode 0700 when new.
-fn create_private_dir(path: &Path) -> Result<(), WorkspaceError> {
+pub(crate) fn create_private_dir(path: &Path) -> Result<(), WorkspaceError> {
     if path.as_os_str().is_empty() || path.is_dir() {
         return Ok(());
     }

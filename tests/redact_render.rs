@@ -80,6 +80,7 @@ fn item_for(name: &str, masks: Vec<Mask>) -> Item {
         failure: None,
         output: None,
         rejection: None,
+        withdrawals: Vec::new(),
         ingested_at: "2024-01-01T00:00:00Z".into(),
     }
 }

@@ -391,29 +391,6 @@ fn a_reviewer_cannot_enrol_a_key_not_even_a_second_one_of_their_own() {
     );
 }
 
-/// `python3 tests/oracles/check_ledger.py LEDGER TRUST`: (exit code, stdout).
-fn oracle(ledger: &std::path::Path, trust: &std::path::Path) -> Option<(i32, String)> {
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/check_ledger.py");
-    let have = |c: &str, a: &str| std::process::Command::new(c).arg(a).output().is_ok();
-    if !(have("python3", "--version") && have("ssh-keygen", "-?")) {
-        eprintln!("SKIP: python3 or ssh-keygen (openssh-client) not installed");
-        return None;
-    }
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .arg(ledger)
-        .arg(trust)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).expect("the oracle prints UTF-8");
-    assert!(
-        !text.bytes().any(|b| b < 0x20 && b != b'\n'),
-        "the oracle printed a raw control character:\n{text}"
-    );
-    Some((out.status.code().unwrap_or(-1), text))
-}
-
 #[test]
 fn the_oracle_refuses_what_an_insider_writes_and_fails_cleanly_on_any_input() {
     let f = Fixture::new();

@@ -1,7 +1,9 @@
 //! reviewer, approve, reject, verify, checkpoint, certificate.
 
 use super::Exit;
-use crate::cli::{ApproveArgs, CertificateArgs, RejectArgs, ReviewerCommand, VerifyArgs};
+use crate::cli::{
+    ApproveArgs, CertificateArgs, RejectArgs, ReviewerCommand, VerifyArgs, WithdrawArgs,
+};
 use crate::gates::Gate;
 use crate::keys::Reviewer;
 use crate::ledger::{self, Entry, EntryKind, Head, Ledger, Severity};
@@ -259,6 +261,8 @@ pub fn verify(ws: &Workspace, a: &VerifyArgs) -> anyhow::Result<Exit> {
             "entries": report.entries,
             "lines": report.lines,
             "released": report.releases.len(),
+            "live_releases": report.releases,
+            "withdrawn": report.withdrawn,
             "head": report.head.as_ref().map(Head::to_arg),
             "trust": report.trust,
             "tampered": tampered,
@@ -271,13 +275,26 @@ pub fn verify(ws: &Workspace, a: &VerifyArgs) -> anyhow::Result<Exit> {
     }
     print!("{}", ledger::describe(&report));
     println!(
-        "{}: {} entries in {} lines, {} output(s) released, ledger id {}",
+        "{}: {} entries in {} lines, {} output(s) released and live, {} withdrawn, ledger id {}",
         printable_path(&ws.ledger_path()),
         report.entries,
         report.lines,
         report.releases.len(),
+        report.withdrawn.len(),
         report.ledger_id.as_deref().unwrap_or("-")
     );
+    for w in &report.withdrawn {
+        println!(
+            "withdrawn: {} (item {}, released line {}) on line {} at {} by {}: {}",
+            printable(&w.release.output_name, 80),
+            printable(&w.release.item, 40),
+            w.release.line,
+            w.line,
+            printable(&w.ts, 40),
+            printable(&w.by, 200),
+            printable(&w.reason, 300)
+        );
+    }
     if let Some(h) = &report.head {
         println!("head: {}", h.to_arg());
     }
@@ -381,5 +398,43 @@ pub fn certificate(ws: &Workspace, a: &CertificateArgs) -> anyhow::Result<Exit> 
     let text = release::certificate(ws, &a.id)
         .with_context(|| format!("certificate for {}", printable(&a.id, 40)))?;
     print!("{text}");
+    if a.write {
+        let path = release::write_certificate(ws, &a.id)
+            .with_context(|| format!("writing the certificate for {}", printable(&a.id, 40)))?;
+        eprintln!("Wrote {}", printable_path(&path));
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn withdraw(ws: &Workspace, a: &WithdrawArgs) -> anyhow::Result<Exit> {
+    let signer = if a.as_admin {
+        crate::admin::load_admin(ws).context("loading the administrator key")?
+    } else {
+        load_reviewer()?
+    };
+    let w = crate::withdraw::withdraw(ws, &signer, &a.id, &a.reason)
+        .with_context(|| format!("withdrawing {}", printable(&a.id, 40)))?;
+    let done = if w.finished_earlier {
+        "Finished the withdrawal"
+    } else {
+        "Withdrew"
+    };
+    println!(
+        "{done} of {} (ledger seq {}), signed by {} ({}).",
+        printable(&w.output_name, 80),
+        w.seq,
+        printable(&signer.name, 200),
+        signer.fingerprint()
+    );
+    match &w.kept {
+        Some(p) => println!(
+            "The output and its certificate (marked WITHDRAWN) are now in {}; out/ no longer holds them.",
+            printable_path(p.parent().unwrap_or(p))
+        ),
+        None => println!("The output was no longer in out/; its certificate is marked WITHDRAWN."),
+    }
+    println!(
+        "The item is pending again: re-review it (`veil review`), and every copy made since the release should be deleted."
+    );
     Ok(Exit::Ok)
 }

@@ -57,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Admin(c) => admin::admin(&open(ws)?, &c),
         Command::Approve(a) => approval::approve(&open(ws)?, &a),
         Command::Reject(a) => approval::reject(&open(ws)?, &a),
+        Command::Withdraw(a) => approval::withdraw(&open(ws)?, &a),
         Command::Verify(a) => approval::verify(&open(ws)?, &a),
         Command::Checkpoint => approval::checkpoint(&open(ws)?),
         Command::Certificate(a) => approval::certificate(&open(ws)?, &a),

@@ -294,6 +294,16 @@ pub fn show(ws: &Workspace, a: &ShowArgs) -> anyhow::Result<Exit> {
     if let Some(o) = &item.output {
         println!("Output    {} sha256 {}", o.name, o.sha256);
     }
+    for w in &item.withdrawals {
+        println!(
+            "Withdrawn {} (seq {}, {}) by {}: {}",
+            printable(&w.output_name, 80),
+            w.seq,
+            printable(&w.at, 40),
+            printable(&w.by, 200),
+            printable(&w.reason, 500)
+        );
+    }
     if let Some(d) = &item.detector {
         for e in d.each_engine() {
             println!(

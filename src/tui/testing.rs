@@ -40,6 +40,7 @@ pub fn item(id: &str, w: u32, h: u32) -> Item {
         failure: None,
         output: None,
         rejection: None,
+        withdrawals: Vec::new(),
         ingested_at: "2025-03-14T08:00:00Z".into(),
     }
 }

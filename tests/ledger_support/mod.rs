@@ -155,6 +155,7 @@ impl Fixture {
             failure: None,
             output: None,
             rejection: None,
+            withdrawals: Vec::new(),
             ingested_at: format!("2025-01-01T00:00:{n:02}Z"),
         };
         for (kind, rect) in masks {
@@ -323,4 +324,27 @@ pub fn assert_tampered(r: &VerifyReport, line: usize, words: &str) {
         "expected TAMPERED on line {line} mentioning '{words}', got:\n{}",
         problems(r)
     );
+}
+
+/// `python3 tests/oracles/check_ledger.py LEDGER TRUST`: (exit code, stdout).
+pub fn oracle(ledger: &std::path::Path, trust: &std::path::Path) -> Option<(i32, String)> {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/check_ledger.py");
+    let have = |c: &str, a: &str| std::process::Command::new(c).arg(a).output().is_ok();
+    if !(have("python3", "--version") && have("ssh-keygen", "-?")) {
+        eprintln!("SKIP: python3 or ssh-keygen (openssh-client) not installed");
+        return None;
+    }
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(ledger)
+        .arg(trust)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).expect("the oracle prints UTF-8");
+    assert!(
+        !text.bytes().any(|b| b < 0x20 && b != b'\n'),
+        "the oracle printed a raw control character:\n{text}"
+    );
+    Some((out.status.code().unwrap_or(-1), text))
 }

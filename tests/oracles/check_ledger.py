@@ -5,7 +5,7 @@ allowed_signers that `veil admin export` writes. Exit 0: every line checks; 1: n
 import hashlib, json, re, subprocess, sys, tempfile
 
 NS, ADMIN = "veil-ledger@v1", "veil-administrator"
-KINDS = "header approve countersign reject recovered checkpoint admin enrol revoke policy".split()
+KINDS = "header approve countersign reject recovered checkpoint admin enrol revoke policy withdraw".split()
 say = lambda s: print(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "?", s))  # never raw control bytes
 canon = lambda o: json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 try:
@@ -51,6 +51,7 @@ def check_sig(e, principal):
         if run("verify", "-I", principal, "-n", NS, input=canon(body)).returncode: return "signature does not verify"
 
 prev, seq, ok, root = "0" * 64, 0, True, False
+live, withdrawn = {}, []  # seq of a release -> (item, output name, sha); names taken back
 for n, (start, raw, e) in enumerate(lines, 1):
     if start in claimed:
         ok = ok and e is None  # debris is a torn tail, never a whole entry
@@ -79,10 +80,18 @@ for n, (start, raw, e) in enumerate(lines, 1):
     if not problems and kind == "revoke": signers.pop(en.get("principal"), None)
     released = kind == "countersign" or (kind == "approve" and not any(
         g.get("gate") == "second_reviewer" and g.get("required") for g in e.get("gates") or []))
-    note = f" releases {e.get('output_name')} sha256 {e.get('output_sha256')}" if released else ""
+    out = (e.get("item"), e.get("output_name"), e.get("output_sha256"))
+    if kind == "withdraw" and live.get(e.get("withdraws")) != out:
+        problems.append(f"withdraws seq {e.get('withdraws')}, which is not a live release of this output")
+    if kind == "withdraw" and not str(e.get("reason") or "").strip(): problems.append("no reason")
+    if not problems and released: live[e.get("seq")] = out
+    if not problems and kind == "withdraw": withdrawn.append(live.pop(e.get("withdraws"))[1])
+    note = f" releases {out[1]} sha256 {out[2]}" if released else \
+        f" withdraws {out[1]} (seq {e.get('withdraws')})" if kind == "withdraw" else ""
     say(f"line {n}: seq {e.get('seq')} {kind} by {principal}{note}: " + ("; ".join(problems) or "ok"))
     ok = ok and not problems
     prev, seq = hashlib.sha256(raw).hexdigest(), (e.get("seq") if isinstance(e.get("seq"), int) else seq) + 1
 if not root: say("no administrator entry: legacy trust (checked against your allowed_signers only)")
+say(f"live releases: {' '.join(n for _, n, _ in live.values()) or 'none'}; withdrawn: {' '.join(withdrawn) or 'none'}")
 say(f"head {len(data)}:{hashlib.sha256(data).hexdigest()}")
 sys.exit(0 if ok else 1)
