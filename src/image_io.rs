@@ -160,7 +160,7 @@ pub fn decode_with(
     let format = sniff(bytes)?;
     check_complete(bytes, format)?;
     check_single_frame(bytes, format)?;
-    let corrupt = |e: image::ImageError| map_image_error(e, format, l);
+    let corrupt = |e: image::ImageError| map_image_error(e, format, l, bytes);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(limits(l));
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
@@ -303,6 +303,39 @@ pub fn check_single_frame(bytes: &[u8], format: SourceFormat) -> Result<(), Deco
     }
 }
 
+/// Width and height as the header states them, read by hand for PNG and
+/// JPEG (the decoders refuse an absurd size without saying it).
+fn claimed_size(bytes: &[u8], format: SourceFormat) -> Option<(u32, u32)> {
+    let be32 = |o: usize| Some(u32::from_be_bytes(bytes.get(o..o + 4)?.try_into().ok()?));
+    let be16 = |o: usize| {
+        Some(u32::from(u16::from_be_bytes(
+            bytes.get(o..o + 2)?.try_into().ok()?,
+        )))
+    };
+    match format {
+        SourceFormat::Png if bytes.get(12..16) == Some(b"IHDR") => Some((be32(16)?, be32(20)?)),
+        SourceFormat::Jpeg => {
+            let mut i = 2;
+            while i + 4 <= bytes.len() && bytes[i] == 0xFF {
+                let marker = bytes[i + 1];
+                if marker == 0xFF {
+                    i += 1;
+                    continue;
+                }
+                if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+                    return Some((be16(i + 7)?, be16(i + 5)?));
+                }
+                if marker == 0xDA {
+                    return None;
+                }
+                i += 2 + usize::try_from(be16(i + 2)?).ok()?;
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
 /// Offset of the first SOS segment of the main image, walking the marker
 /// segments (so an EXIF thumbnail's markers are skipped).
 fn jpeg_first_scan(bytes: &[u8]) -> Option<usize> {
@@ -332,15 +365,27 @@ fn jpeg_first_scan(bytes: &[u8]) -> Option<usize> {
     None
 }
 
-fn map_image_error(e: image::ImageError, format: SourceFormat, l: &Limits) -> DecodeError {
+fn map_image_error(
+    e: image::ImageError,
+    format: SourceFormat,
+    l: &Limits,
+    bytes: &[u8],
+) -> DecodeError {
     match e {
         image::ImageError::Limits(le) => match le.kind() {
-            image::error::LimitErrorKind::DimensionError => DecodeError::TooLarge {
-                width: 0,
-                height: 0,
-                max_width: l.max_width,
-                max_height: l.max_height,
-            },
+            // The decoder refused before saying the size: read it from the
+            // header alone, so the message names what the file claims.
+            image::error::LimitErrorKind::DimensionError => {
+                let (width, height) = claimed_size(bytes, format)
+                    .or_else(|| dimensions(bytes))
+                    .unwrap_or((0, 0));
+                DecodeError::TooLarge {
+                    width,
+                    height,
+                    max_width: l.max_width,
+                    max_height: l.max_height,
+                }
+            }
             _ => DecodeError::TooMuchMemory(l.max_alloc_mib),
         },
         image::ImageError::Unsupported(u) => DecodeError::Corrupt {
@@ -455,6 +500,31 @@ mod tests {
         png.extend_from_slice(&crc32(b"IEND").to_be_bytes());
         let err = decode_upright(&png, &Limits::default()).unwrap_err();
         assert!(matches!(err, DecodeError::TooLarge { .. }), "{err:?}");
+        assert!(
+            err.to_string().starts_with("image is 100000x100000, over"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_oversize_jpeg_is_reported_with_the_size_its_header_claims_not_0x0() {
+        let mut jpeg = Vec::new();
+        DynamicImage::new_rgb8(8, 8)
+            .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        jpeg[sof + 5..sof + 7].copy_from_slice(&30_000u16.to_be_bytes());
+        jpeg[sof + 7..sof + 9].copy_from_slice(&25_000u16.to_be_bytes());
+        let err = decode_upright(&jpeg, &Limits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::TooLarge {
+                width: 25_000,
+                height: 30_000,
+                max_width: 20_000,
+                max_height: 20_000
+            }
+        );
     }
 
     #[test]
