@@ -533,6 +533,28 @@ impl Item {
         id
     }
 
+    /// Why a mask in this item hides nothing (zero width or height, or
+    /// wholly outside the upright image), naming it; `None` when all do.
+    pub fn empty_mask(&self) -> Option<String> {
+        let (w, h) = self.oriented_size();
+        self.masks.iter().find_map(|m| {
+            let r = m.rect;
+            if r.w == 0 || r.h == 0 {
+                Some(format!(
+                    "mask {} ({}) is {}x{} pixels and hides nothing",
+                    m.id, m.kind, r.w, r.h
+                ))
+            } else if w > 0 && h > 0 && r.clamp_to(w, h).is_none() {
+                Some(format!(
+                    "mask {} ({}) lies wholly outside the {w}x{h} image and hides nothing",
+                    m.id, m.kind
+                ))
+            } else {
+                None
+            }
+        })
+    }
+
     /// Digest of the current masks (kind and rectangle, in order).
     pub fn masks_digest(&self) -> String {
         masks_digest(&self.masks)

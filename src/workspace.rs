@@ -200,6 +200,15 @@ impl Workspace {
                 problem: format!("its id is '{}', not the file name's '{id}'", item.id),
             });
         }
+        // A mask that hides nothing must never count as redaction done.
+        if let Some(problem) = item.empty_mask() {
+            return Err(WorkspaceError::CorruptItem {
+                path,
+                problem: format!(
+                    "{problem}; give it a size or delete it from the item file (or re-ingest)"
+                ),
+            });
+        }
         Ok(item)
     }
 
@@ -443,6 +452,36 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(&root).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700);
+        }
+    }
+
+    #[test]
+    fn a_zero_size_mask_is_refused_in_the_item_file() {
+        use crate::item::{MaskKind, MaskOrigin, Rect};
+        let dir = tempfile::tempdir().unwrap();
+        let (ws, _) = Workspace::init(&dir.path().join("ws")).unwrap();
+        let mut item = crate::tui::testing::item("00000000000000aa", 100, 80);
+        item.masks.clear();
+        item.add_mask(
+            MaskKind::Face,
+            Rect::new(10, 10, 20, 20),
+            MaskOrigin::Manual,
+        );
+        ws.save_item(&item).unwrap();
+        assert!(ws.load_item(&item.id).is_ok());
+        for (rect, words) in [
+            (Rect::new(10, 10, 0, 20), "is 0x20 pixels and hides nothing"),
+            (Rect::new(10, 10, 20, 0), "is 20x0 pixels and hides nothing"),
+            (
+                Rect::new(500, 10, 20, 20),
+                "wholly outside the 100x80 image",
+            ),
+        ] {
+            item.masks[0].rect = rect;
+            ws.save_item(&item).unwrap();
+            let err = ws.load_item(&item.id).unwrap_err().to_string();
+            assert!(err.contains(words), "{err}");
+            assert!(err.contains("00000000000000aa.json"), "{err}");
         }
     }
 
