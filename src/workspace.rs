@@ -29,9 +29,7 @@ pub enum WorkspaceError {
     NoSuchItem(String),
     #[error("'{prefix}' matches several items: {candidates}")]
     Ambiguous { prefix: String, candidates: String },
-    #[error(
-        "item {id} is being edited by {holder}; close it in that review session (or wait for it to move on), then try again"
-    )]
+    #[error("item {id} is held by {holder}; try again once it has finished with the item")]
     Busy { id: String, holder: String },
 }
 
@@ -156,11 +154,21 @@ impl Workspace {
             Err(fs::TryLockError::WouldBlock) => {
                 // The holder writes its name just after locking; a reader
                 // that comes in between sees an empty file.
-                let holder = fs::read_to_string(&path)
-                    .ok()
-                    .map(|t| crate::text::printable(t.trim(), 200))
-                    .filter(|t| !t.is_empty())
-                    .unwrap_or_else(|| "another review session".to_string());
+                // The holder writes its name just after locking: give it a
+                // moment before saying it has not.
+                let mut holder = String::new();
+                for _ in 0..20 {
+                    holder = fs::read_to_string(&path)
+                        .map(|t| crate::text::printable(t.trim(), 200))
+                        .unwrap_or_default();
+                    if !holder.is_empty() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                if holder.is_empty() {
+                    holder = "another Veil process (it has not written its name)".to_string();
+                }
                 return Err(WorkspaceError::Busy {
                     id: id.to_string(),
                     holder,
@@ -349,7 +357,13 @@ fn lock_holder() -> String {
     } else {
         "this host".to_string()
     };
-    format!("{user} (pid {} on {host})\n", std::process::id())
+    // What the holder is doing: the first command word on its command line.
+    let doing = std::env::args()
+        .skip(1)
+        .find(|a| ["review", "approve", "reject", "withdraw", "demo"].contains(&a.as_str()))
+        .map(|c| format!(", running `veil {c}`"))
+        .unwrap_or_default();
+    format!("{user} (pid {} on {host}{doing})\n", std::process::id())
 }
 
 /// Temp files older than this were left by a process that died mid-write.

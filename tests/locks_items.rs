@@ -118,7 +118,7 @@ fn a_second_lock_on_an_item_is_refused_naming_the_holder_until_the_first_is_drop
     let err = f.ws.lock_item(&item.id).unwrap_err();
     assert!(matches!(err, WorkspaceError::Busy { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("being edited by"), "{msg}");
+    assert!(msg.contains("is held by"), "{msg}");
     assert!(
         msg.contains(&format!("pid {}", std::process::id())),
         "{msg}"
@@ -220,7 +220,7 @@ fn approve_and_reject_refuse_an_item_open_in_a_review_session_but_the_holder_may
     assert_ne!(out.status.code(), Some(0));
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(text.contains("being edited by"), "{text}");
+    assert!(text.contains("is held by"), "{text}");
     let out = f
         .veil('b')
         .args(["reject", &item.id, "--reason", "blurred"])
@@ -228,13 +228,13 @@ fn approve_and_reject_refuse_an_item_open_in_a_review_session_but_the_holder_may
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("being edited by"),
+        String::from_utf8_lossy(&out.stderr).contains("is held by"),
         "{out:?}"
     );
     // A batch skips it, saying why, and approves the rest.
     let out = f.veil('b').args(["approve", "--batch"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(text.contains("being edited by"), "{text}");
+    assert!(text.contains("is held by"), "{text}");
     assert_eq!(
         f.ws.load_item(&other.id).unwrap().state,
         ItemState::Approved
@@ -289,4 +289,37 @@ fn a_lock_held_by_a_process_that_is_killed_is_released() {
     child.wait().unwrap();
     f.ws.lock_item(&item.id)
         .expect("the OS let go of a dead process's lock");
+}
+
+#[test]
+fn eight_parallel_approvals_of_one_item_release_it_once_and_each_refusal_names_the_real_holder() {
+    let _serial = one_at_a_time();
+    let f = Fixture::new();
+    let item = f.add_item(1, &[face()], true, ItemState::Ready);
+    let runs: Vec<std::process::Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| f.veil('a').args(["approve", &item.id]).output().unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let released = runs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(released, 1, "one release");
+    let entries = veil::ledger::entries(&f.ledger_bytes());
+    assert_eq!(
+        entries.iter().filter(|l| l.entry.releases()).count(),
+        1,
+        "one releasing entry"
+    );
+    for o in runs.iter().filter(|o| !o.status.success()) {
+        let err =
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("review session"), "{err}");
+        // Either it met the lock (held by that approval, named) or came after
+        // the release (the item is approved).
+        assert!(
+            (err.contains("is held by") && err.contains("running `veil approve`"))
+                || err.contains("is approved"),
+            "{err}"
+        );
+    }
 }
