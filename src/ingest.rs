@@ -223,8 +223,15 @@ fn collect_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<FileReport>), I
                             .path()
                             .map(Path::to_path_buf)
                             .unwrap_or_else(|| root.clone()),
-                        outcome: Outcome::Skipped {
-                            reason: format!("cannot be read: {e}"),
+                        // A folder or file that could not be read may hold
+                        // photos: a failure (exit 3), never a quiet skip.
+                        outcome: Outcome::Failed {
+                            id: None,
+                            reason: format!(
+                                "cannot be read: {}",
+                                e.io_error()
+                                    .map_or_else(|| e.to_string(), |io| io.to_string())
+                            ),
                         },
                     });
                     continue;

@@ -393,3 +393,54 @@ fn commands_on_a_missing_workspace_say_how_to_make_one() {
         .code(1)
         .stderr(contains("veil init"));
 }
+
+#[test]
+fn an_unreadable_folder_deeper_than_path_max_makes_ingest_exit_3_and_is_named() {
+    let s = Scratch::new(&["no_face.png"]);
+    s.veil().arg("init").assert().success();
+    // 300 levels of 20-character names: about 6,300 bytes, over PATH_MAX.
+    // Made relative to an open folder, as no path that long can be opened.
+    make_deep(
+        &s.originals(),
+        300,
+        &std::fs::read(samples_dir().join("no_face.png")).unwrap(),
+    );
+    let out = s.veil().arg("ingest").arg(s.originals()).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("deep_folder_level_xx"), "{text}");
+    assert!(text.contains("cannot be read"), "{text}");
+    // The readable photo beside it was still ingested.
+    assert!(s.items().iter().any(|i| i["state"] == "pending"), "{text}");
+}
+
+/// `levels` nested folders under `root`, with `photo` at the bottom.
+fn make_deep(root: &std::path::Path, levels: usize, photo: &[u8]) {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let name = CString::new("deep_folder_level_xx").unwrap();
+    let root = CString::new(root.as_os_str().as_bytes()).unwrap();
+    // SAFETY: every pointer is a valid NUL-terminated string or a buffer of
+    // the length passed; each fd is checked and closed once.
+    unsafe {
+        let mut fd = libc::open(root.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+        assert!(fd >= 0);
+        for _ in 0..levels {
+            assert_eq!(libc::mkdirat(fd, name.as_ptr(), 0o755), 0);
+            let next = libc::openat(fd, name.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+            assert!(next >= 0);
+            libc::close(fd);
+            fd = next;
+        }
+        let file = CString::new("photo.png").unwrap();
+        let f = libc::openat(fd, file.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o644);
+        assert!(f >= 0);
+        assert_eq!(
+            libc::write(f, photo.as_ptr().cast(), photo.len()),
+            photo.len() as isize
+        );
+        libc::close(f);
+        libc::close(fd);
+    }
+}
