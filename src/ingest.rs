@@ -297,7 +297,48 @@ fn read_original(path: &Path, max_bytes: u64) -> Result<(Vec<u8>, String), Strin
     if bytes.len() as u64 > max_bytes {
         return Err("file grew past the policy's size limit while being read".into());
     }
+    // A file being written while it is read gives torn bytes: refuse it
+    // here rather than let approval find the hash no longer matches.
+    let after = std::fs::symlink_metadata(path).map_err(|e| format!("cannot stat: {e}"))?;
+    if let Some(what) = changed(&meta, &after, bytes.len() as u64) {
+        return Err(format!(
+            "changed while being read ({what}): it is still being written or copied; run ingest again when it is complete"
+        ));
+    }
     Ok((bytes, hex::encode(hasher.finalize())))
+}
+
+/// How the file at `after` differs from the one opened (`before`) of
+/// which `read` bytes were read, if it does.
+fn changed(before: &std::fs::Metadata, after: &std::fs::Metadata, read: u64) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (before.dev(), before.ino()) != (after.dev(), after.ino()) {
+            return Some("replaced by another file".into());
+        }
+        if (
+            before.mtime(),
+            before.mtime_nsec(),
+            before.ctime(),
+            before.ctime_nsec(),
+        ) != (
+            after.mtime(),
+            after.mtime_nsec(),
+            after.ctime(),
+            after.ctime_nsec(),
+        ) {
+            return Some("modified".into());
+        }
+    }
+    if before.len() != read || after.len() != read {
+        return Some(format!(
+            "{} bytes when opened, {read} read, {} now",
+            before.len(),
+            after.len()
+        ));
+    }
+    None
 }
 
 /// What every file of one ingest run shares.
@@ -582,6 +623,35 @@ mod tests {
     use std::sync::atomic::AtomicU64;
     use std::sync::mpsc;
     use std::time::Duration;
+
+    #[test]
+    fn files_rewritten_while_ingest_reads_them_are_detected_at_ingest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("photo.jpg");
+        std::fs::write(&path, b"first half").unwrap();
+        let before = std::fs::metadata(&path).unwrap();
+        let same = std::fs::metadata(&path).unwrap();
+        assert_eq!(changed(&before, &same, before.len()), None);
+        // Fewer bytes read than the file had: torn.
+        assert!(changed(&before, &same, 3).unwrap().contains("3 read"));
+        // Written to (same length, new time) while being read.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&path, b"other half").unwrap();
+        let after = std::fs::metadata(&path).unwrap();
+        assert_eq!(
+            changed(&before, &after, before.len()).as_deref(),
+            Some("modified")
+        );
+        // Replaced by a rename.
+        let new = dir.path().join("new.jpg");
+        std::fs::write(&new, b"first half").unwrap();
+        std::fs::rename(&new, &path).unwrap();
+        let swapped = std::fs::metadata(&path).unwrap();
+        assert_eq!(
+            changed(&before, &swapped, before.len()).as_deref(),
+            Some("replaced by another file")
+        );
+    }
 
     #[test]
     fn reservations_never_exceed_the_budget_and_all_complete() {
