@@ -371,7 +371,8 @@ const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600)
 
 /// A process killed mid-write leaves `.veil-tmp-*` behind (never counted as
 /// an item or output, but they may hold a whole item file with its
-/// metadata values). Remove those old enough that no live writer owns them.
+/// metadata values). Remove those whose writer (the pid in the name) is
+/// gone, and any old enough that no live writer owns them.
 fn remove_stale_temp_files(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -381,17 +382,31 @@ fn remove_stale_temp_files(dir: &Path) {
             .file_name()
             .to_str()
             .is_some_and(|n| n.starts_with(".veil-tmp-"));
-        let stale = e
-            .metadata()
-            .ok()
-            .filter(|m| m.is_file())
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > STALE_TEMP_AGE);
+        let name = e.file_name();
+        let writer_gone = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(".veil-tmp-"))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+            .is_some_and(|pid| pid > 0 && !process_alive(pid));
+        let meta = e.metadata().ok().filter(|m| m.is_file());
+        let stale = meta.is_some()
+            && (writer_gone
+                || meta
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > STALE_TEMP_AGE));
         if is_temp && stale {
             let _ = fs::remove_file(e.path());
         }
     }
+}
+
+/// Whether process `pid` exists on this host (a workspace is local).
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Create a folder (and parents) with mode 0700 when new.
@@ -423,7 +438,9 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
         _ => Path::new("."),
     };
     let mut tmp = tempfile::Builder::new()
-        .prefix(".veil-tmp-")
+        // The writer's pid in the name: a temp file whose writer is gone is
+        // removed on the next open, not an hour later.
+        .prefix(&format!(".veil-tmp-{}-", std::process::id()))
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     #[cfg(unix)]
@@ -532,6 +549,28 @@ mod tests {
         Workspace::open(dir.path()).unwrap();
         assert!(!old.exists(), "stale temp file left behind");
         assert!(fresh.exists(), "a live writer's temp file was removed");
+    }
+
+    #[test]
+    fn a_veil_tmp_file_left_in_out_by_a_killed_writer_is_cleaned_on_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        Workspace::init(dir.path()).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let left = dir.path().join(format!("out/.veil-tmp-{dead}-AbC123"));
+        let live = dir
+            .path()
+            .join(format!("out/.veil-tmp-{}-XyZ789", std::process::id()));
+        fs::write(&left, b"half an output").unwrap();
+        fs::write(&live, b"being written").unwrap();
+        Workspace::open(dir.path()).unwrap();
+        assert!(!left.exists(), "a dead writer's temp file stayed in out/");
+        assert!(live.exists(), "a live writer's temp file was removed");
+        // What write_atomic leaves while writing carries its pid.
+        let path = dir.path().join("out/x.txt");
+        write_atomic(&path, b"x").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"x");
     }
 
     #[test]
