@@ -173,6 +173,7 @@ pub fn decode_with(
             max_height: l.max_height,
         });
     }
+    check_plausible(bytes, format)?;
     let found = decoder.orientation().map(orientation_to_exif).unwrap_or(1);
     let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     let orientation = orientation.unwrap_or(found);
@@ -306,33 +307,159 @@ pub fn check_single_frame(bytes: &[u8], format: SourceFormat) -> Result<(), Deco
 /// Width and height as the header states them, read by hand for PNG and
 /// JPEG (the decoders refuse an absurd size without saying it).
 fn claimed_size(bytes: &[u8], format: SourceFormat) -> Option<(u32, u32)> {
-    let be32 = |o: usize| Some(u32::from_be_bytes(bytes.get(o..o + 4)?.try_into().ok()?));
-    let be16 = |o: usize| {
-        Some(u32::from(u16::from_be_bytes(
-            bytes.get(o..o + 2)?.try_into().ok()?,
-        )))
+    match format {
+        SourceFormat::Png => png_header(bytes).map(|h| (h.width, h.height)),
+        SourceFormat::Jpeg => jpeg_frame(bytes).map(|f| (f.width, f.height)),
+        _ => None,
+    }
+}
+
+fn be16(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn be32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// A PNG's IHDR and how many compressed bytes its IDAT chunks hold.
+struct PngHeader {
+    width: u32,
+    height: u32,
+    /// Bits per pixel: bit depth times channels.
+    bits_per_pixel: u64,
+    idat_bytes: u64,
+}
+
+fn png_header(bytes: &[u8]) -> Option<PngHeader> {
+    if bytes.get(12..16) != Some(b"IHDR") {
+        return None;
+    }
+    let channels = match *bytes.get(25)? {
+        0 | 3 => 1,
+        4 => 2,
+        2 => 3,
+        6 => 4,
+        _ => return None,
+    };
+    let mut header = PngHeader {
+        width: be32(bytes, 16)?,
+        height: be32(bytes, 20)?,
+        bits_per_pixel: u64::from(*bytes.get(24)?) * channels,
+        idat_bytes: 0,
+    };
+    let mut at = 8usize;
+    while let (Some(len), Some(kind)) = (be32(bytes, at), bytes.get(at + 4..at + 8)) {
+        if kind == b"IDAT" {
+            header.idat_bytes += u64::from(len);
+        }
+        if kind == b"IEND" {
+            break;
+        }
+        at = at.saturating_add(12).saturating_add(len as usize);
+    }
+    Some(header)
+}
+
+/// A JPEG's frame header (SOFn): size and each component's sampling factors.
+struct JpegFrame {
+    width: u32,
+    height: u32,
+    /// (horizontal, vertical) sampling factor of each component.
+    sampling: Vec<(u32, u32)>,
+}
+
+fn jpeg_frame(bytes: &[u8]) -> Option<JpegFrame> {
+    let mut i = 2;
+    while i + 4 <= bytes.len() && bytes[i] == 0xFF {
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let count = usize::from(*bytes.get(i + 9)?);
+            let sampling = (0..count)
+                .map(|c| {
+                    let f = *bytes.get(i + 10 + 3 * c + 1)?;
+                    Some((u32::from(f >> 4), u32::from(f & 0x0F)))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            return Some(JpegFrame {
+                width: u32::from(be16(bytes, i + 7)?),
+                height: u32::from(be16(bytes, i + 5)?),
+                sampling,
+            });
+        }
+        if marker == 0xDA {
+            return None;
+        }
+        i += 2 + usize::from(be16(bytes, i + 2)?);
+    }
+    None
+}
+
+/// The most deflate can expand: a 258-byte match in two one-bit codes.
+const DEFLATE_MAX_RATIO: u64 = 1032;
+
+/// Refuse, before anything is allocated, a header that claims more pixels
+/// than the file's bytes can encode: a PNG cannot inflate more than 1032:1,
+/// and every 8x8 block of every JPEG component costs at least one bit of
+/// Huffman code. Such a file is crafted or broken, and decoding it would
+/// only allocate the claimed size to fill it with nothing.
+pub fn check_plausible(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
+    let implausible = |width: u32, height: u32, why: String| DecodeError::Corrupt {
+        format: format.as_str(),
+        problem: format!("the header claims {width}x{height} pixels, {why}"),
     };
     match format {
-        SourceFormat::Png if bytes.get(12..16) == Some(b"IHDR") => Some((be32(16)?, be32(20)?)),
-        SourceFormat::Jpeg => {
-            let mut i = 2;
-            while i + 4 <= bytes.len() && bytes[i] == 0xFF {
-                let marker = bytes[i + 1];
-                if marker == 0xFF {
-                    i += 1;
-                    continue;
-                }
-                if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
-                    return Some((be16(i + 7)?, be16(i + 5)?));
-                }
-                if marker == 0xDA {
-                    return None;
-                }
-                i += 2 + usize::try_from(be16(i + 2)?).ok()?;
+        SourceFormat::Png => {
+            let Some(h) = png_header(bytes) else {
+                return Ok(());
+            };
+            let row = (u64::from(h.width) * h.bits_per_pixel).div_ceil(8) + 1;
+            let raw = row.saturating_mul(u64::from(h.height));
+            if raw > h.idat_bytes.saturating_mul(DEFLATE_MAX_RATIO) + 4096 {
+                return Err(implausible(
+                    h.width,
+                    h.height,
+                    format!(
+                        "which cannot come from {} bytes of compressed image data (deflate expands at most {DEFLATE_MAX_RATIO}:1)",
+                        h.idat_bytes
+                    ),
+                ));
             }
-            None
+            Ok(())
         }
-        _ => None,
+        SourceFormat::Jpeg => {
+            let Some(f) = jpeg_frame(bytes) else {
+                return Ok(());
+            };
+            let hmax = f.sampling.iter().map(|s| s.0).max().unwrap_or(1).max(1);
+            let vmax = f.sampling.iter().map(|s| s.1).max().unwrap_or(1).max(1);
+            let blocks: u64 = f
+                .sampling
+                .iter()
+                .map(|&(hs, vs)| {
+                    let cols = (u64::from(f.width) * u64::from(hs)).div_ceil(u64::from(hmax));
+                    let rows = (u64::from(f.height) * u64::from(vs)).div_ceil(u64::from(vmax));
+                    cols.div_ceil(8) * rows.div_ceil(8)
+                })
+                .sum();
+            let bits = (bytes.len() as u64).saturating_mul(8);
+            if blocks > bits {
+                return Err(implausible(
+                    f.width,
+                    f.height,
+                    format!(
+                        "{blocks} blocks of 8x8 that need at least one bit each, more than the file's {} bytes hold",
+                        bytes.len()
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -525,6 +652,72 @@ mod tests {
                 max_height: 20_000
             }
         );
+    }
+
+    /// A small file whose header claims `w`x`h`.
+    fn jpeg_claiming(w: u16, h: u16) -> Vec<u8> {
+        let mut jpeg = Vec::new();
+        DynamicImage::new_rgb8(8, 8)
+            .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        jpeg[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+        jpeg[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+        jpeg
+    }
+
+    #[test]
+    fn a_tiny_jpeg_claiming_20000x20000_is_refused_before_decoding_as_absurd_for_its_size() {
+        let jpeg = jpeg_claiming(20_000, 20_000);
+        assert!(jpeg.len() < 1000, "{} bytes", jpeg.len());
+        let err = decode_upright(&jpeg, &Limits::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, DecodeError::Corrupt { .. }), "{err:?}");
+        assert!(
+            msg.contains("claims 20000x20000 pixels") && msg.contains("at least one bit"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_tiny_png_claiming_20000x20000_is_refused_before_decoding_as_absurd_for_its_size() {
+        let mut png = Vec::new();
+        DynamicImage::new_rgb8(8, 8)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        png[16..20].copy_from_slice(&20_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&20_000u32.to_be_bytes());
+        let err = check_plausible(&png, SourceFormat::Png).unwrap_err();
+        assert!(
+            err.to_string().contains("deflate expands at most 1032:1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn real_photos_and_maximally_compressed_images_are_plausible() {
+        // A one-colour image is the best case for both codecs.
+        for format in [ImageFormat::Png, ImageFormat::Jpeg] {
+            let mut bytes = Vec::new();
+            DynamicImage::new_rgb8(4000, 3000)
+                .write_to(&mut Cursor::new(&mut bytes), format)
+                .unwrap();
+            let source = sniff(&bytes).unwrap();
+            assert_eq!(check_plausible(&bytes, source), Ok(()), "{format:?}");
+        }
+        for sample in [
+            "portrait_gps.jpg",
+            "rotated6.jpg",
+            "trailer.jpg",
+            "no_face.png",
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/samples")
+                .join(sample);
+            let bytes = std::fs::read(&path).expect("bundled sample");
+            let source = sniff(&bytes).unwrap();
+            assert_eq!(check_plausible(&bytes, source), Ok(()), "{sample}");
+        }
     }
 
     #[test]
