@@ -330,7 +330,8 @@ fn main() -> Result<()> {
     });
     row("decode (checked, upright)", &mut |p| {
         ms(time(runs_for(p.mp), || {
-            veil::image_io::decode_with(&p.bytes, &limits, Some(1)).map(|d| d.width)
+            veil::image_io::decode_with(&p.bytes, &limits, Some(1), veil::memory::Step::Render)
+                .map(|d| d.width)
         }))
     });
     row("orient (EXIF 6: rotate 90°)", &mut |p| {

@@ -2,9 +2,11 @@
 //! policy, EXIF orientation applied so everything downstream works in the
 //! upright coordinates the reviewer sees.
 
+use crate::memory::{MemoryPlan, Step};
 use crate::policy::Limits;
 use image::{
-    DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage, metadata::Orientation,
+    ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage,
+    metadata::Orientation,
 };
 use std::io::Cursor;
 
@@ -55,6 +57,17 @@ pub enum DecodeError {
     },
     #[error("decoding would need more memory than the policy's {0} MiB limit")]
     TooMuchMemory(u64),
+    #[error(
+        "{step} this {width}x{height} image would need about {needed_mib} MiB ({what}), over the policy's max_alloc_mib of {limit_mib}; raise it in veil.toml's [limits] if every process that may run at once has that much"
+    )]
+    OverMemoryPlan {
+        step: &'static str,
+        what: &'static str,
+        width: u32,
+        height: u32,
+        needed_mib: u64,
+        limit_mib: u64,
+    },
     #[error("corrupt or truncated {format}: {problem}")]
     Corrupt {
         format: &'static str,
@@ -126,6 +139,8 @@ pub struct Decoded {
     pub orientation: u8,
     /// Pixels after orientation.
     pub image: DynamicImage,
+    /// What this image costs each step.
+    pub plan: MemoryPlan,
 }
 
 fn limits(l: &Limits) -> image::Limits {
@@ -145,17 +160,58 @@ pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
         .ok()
 }
 
-/// Decode `bytes` under the policy's limits and apply EXIF orientation.
+/// The memory plan of `bytes` from its header alone, or `None` when the
+/// header cannot be read (decoding will then say why).
+pub fn memory_plan(bytes: &[u8], l: &Limits) -> Option<MemoryPlan> {
+    let format = sniff(bytes).ok()?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    reader.limits(limits(l));
+    let mut decoder = reader.into_decoder().ok()?;
+    let orientation = decoder.orientation().map(orientation_to_exif).unwrap_or(1);
+    Some(plan_of(bytes, format, &decoder, orientation))
+}
+
+fn plan_of(
+    bytes: &[u8],
+    format: SourceFormat,
+    decoder: &impl ImageDecoder,
+    orientation: u8,
+) -> MemoryPlan {
+    let (width, height) = decoder.dimensions();
+    let color = decoder.color_type();
+    let decoder_extra = match format {
+        // A progressive JPEG is decoded from all of its coefficients, kept
+        // as 16-bit values until the last scan.
+        SourceFormat::Jpeg => jpeg_frame(bytes)
+            .filter(|f| f.progressive)
+            .map_or(0, |f| f.blocks() * 64 * 2),
+        _ => 0,
+    };
+    MemoryPlan {
+        width,
+        height,
+        file: bytes.len() as u64,
+        native: decoder.total_bytes(),
+        decoder: decoder_extra,
+        rotates: (5..=8).contains(&orientation),
+        converts: color != ColorType::Rgb8,
+    }
+}
+
+/// Decode `bytes` under the policy's limits and apply EXIF orientation,
+/// for ingest: the memory plan is checked for every later step too.
 pub fn decode_upright(bytes: &[u8], l: &Limits) -> Result<Decoded, DecodeError> {
-    decode_with(bytes, l, None)
+    decode_with(bytes, l, None, Step::Ingest)
 }
 
 /// Like [`decode_upright`] but with a known orientation (from the item),
-/// so the output matches what was reviewed even if the decoder disagrees.
+/// so the output matches what was reviewed even if the decoder disagrees,
+/// and for `step`, whose memory plan must fit the policy's limit.
 pub fn decode_with(
     bytes: &[u8],
     l: &Limits,
     orientation: Option<u8>,
+    step: Step,
 ) -> Result<Decoded, DecodeError> {
     let format = sniff(bytes)?;
     check_complete(bytes, format)?;
@@ -175,8 +231,10 @@ pub fn decode_with(
     }
     check_plausible(bytes, format)?;
     let found = decoder.orientation().map(orientation_to_exif).unwrap_or(1);
-    let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     let orientation = orientation.unwrap_or(found);
+    let plan = plan_of(bytes, format, &decoder, orientation);
+    plan.check(step, l)?;
+    let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     let image = apply_orientation(image, orientation);
     Ok(Decoded {
         format,
@@ -184,6 +242,7 @@ pub fn decode_with(
         height,
         orientation,
         image,
+        plan,
     })
 }
 
@@ -363,6 +422,8 @@ fn png_header(bytes: &[u8]) -> Option<PngHeader> {
 
 /// A JPEG's frame header (SOFn): size and each component's sampling factors.
 struct JpegFrame {
+    /// SOF2 (progressive): the decoder keeps every coefficient.
+    progressive: bool,
     width: u32,
     height: u32,
     /// (horizontal, vertical) sampling factor of each component.
@@ -386,6 +447,7 @@ fn jpeg_frame(bytes: &[u8]) -> Option<JpegFrame> {
                 })
                 .collect::<Option<Vec<_>>>()?;
             return Some(JpegFrame {
+                progressive: marker == 0xC2,
                 width: u32::from(be16(bytes, i + 7)?),
                 height: u32::from(be16(bytes, i + 5)?),
                 sampling,
@@ -397,6 +459,22 @@ fn jpeg_frame(bytes: &[u8]) -> Option<JpegFrame> {
         i += 2 + usize::from(be16(bytes, i + 2)?);
     }
     None
+}
+
+impl JpegFrame {
+    /// 8x8 blocks over all components, each at its own sampling.
+    fn blocks(&self) -> u64 {
+        let hmax = self.sampling.iter().map(|s| s.0).max().unwrap_or(1).max(1);
+        let vmax = self.sampling.iter().map(|s| s.1).max().unwrap_or(1).max(1);
+        self.sampling
+            .iter()
+            .map(|&(hs, vs)| {
+                let cols = (u64::from(self.width) * u64::from(hs)).div_ceil(u64::from(hmax));
+                let rows = (u64::from(self.height) * u64::from(vs)).div_ceil(u64::from(vmax));
+                cols.div_ceil(8) * rows.div_ceil(8)
+            })
+            .sum()
+    }
 }
 
 /// The most deflate can expand: a 258-byte match in two one-bit codes.
@@ -435,17 +513,7 @@ pub fn check_plausible(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeE
             let Some(f) = jpeg_frame(bytes) else {
                 return Ok(());
             };
-            let hmax = f.sampling.iter().map(|s| s.0).max().unwrap_or(1).max(1);
-            let vmax = f.sampling.iter().map(|s| s.1).max().unwrap_or(1).max(1);
-            let blocks: u64 = f
-                .sampling
-                .iter()
-                .map(|&(hs, vs)| {
-                    let cols = (u64::from(f.width) * u64::from(hs)).div_ceil(u64::from(hmax));
-                    let rows = (u64::from(f.height) * u64::from(vs)).div_ceil(u64::from(vmax));
-                    cols.div_ceil(8) * rows.div_ceil(8)
-                })
-                .sum();
+            let blocks = f.blocks();
             let bits = (bytes.len() as u64).saturating_mul(8);
             if blocks > bits {
                 return Err(implausible(

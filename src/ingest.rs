@@ -144,7 +144,7 @@ pub fn ingest(
             match run.read(path, &mut claimed) {
                 Ok(original) => {
                     let slot = in_flight.reserve(1);
-                    let held = memory.reserve(original.memory_bytes());
+                    let held = memory.reserve(original.memory_bytes(&ws.policy));
                     let (run, report) = (&run, &report);
                     scope.spawn(move |_| {
                         let outcome = run.add(original);
@@ -356,13 +356,17 @@ struct Original<'a> {
 }
 
 impl Original<'_> {
-    /// The file's bytes and its decoded photo (3 bytes a pixel, from the
-    /// header; nothing when the header cannot be read, as decoding will
-    /// then fail at once).
-    fn memory_bytes(&self) -> u64 {
-        let decoded = crate::image_io::dimensions(&self.bytes)
-            .map_or(0, |(w, h)| u64::from(w) * u64::from(h) * 3);
-        self.bytes.len() as u64 + decoded
+    /// What ingesting this photo holds at its peak, from its header's
+    /// memory plan (the file when the header cannot be read, as decoding
+    /// will then fail at once; one larger than the policy's limit is
+    /// refused before it decodes, so it reserves only its file).
+    fn memory_bytes(&self, policy: &crate::policy::Policy) -> u64 {
+        let file = self.bytes.len() as u64;
+        let limit = policy.limits.max_alloc_mib.saturating_mul(1024 * 1024);
+        crate::image_io::memory_plan(&self.bytes, &policy.limits)
+            .map(|p| p.peak(crate::memory::Step::Ingest))
+            .filter(|&peak| peak <= limit)
+            .unwrap_or(file)
     }
 }
 
@@ -439,6 +443,17 @@ impl Run<'_> {
         let id = item_id_for(&sha);
         let first_claim = claimed.insert(id.clone());
         match ws.load_item(&id) {
+            // A photo that failed (over a limit, say) is tried again: the
+            // policy may have changed since, and a failure that stays must
+            // be reported again rather than pass as unchanged.
+            Ok(existing)
+                if existing.state == ItemState::Failed
+                    && existing.source == path
+                    && existing.output.is_none()
+                    && first_claim =>
+            {
+                Ok(Original { path, bytes, sha })
+            }
             Ok(existing) => Err(existing_outcome(ws, existing, path)),
             Err(WorkspaceError::NoSuchItem(_)) if first_claim => Ok(Original { path, bytes, sha }),
             // Another file in this run has the same bytes and is being ingested now.
@@ -577,6 +592,9 @@ impl Run<'_> {
                 item.state = ItemState::Failed;
                 if let Ok(f) = crate::image_io::sniff(bytes) {
                     item.format = f.as_str().to_string();
+                }
+                if let Some((w, h)) = crate::image_io::dimensions(bytes) {
+                    (item.width, item.height) = (w, h);
                 }
                 return item;
             }

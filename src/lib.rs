@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod item;
 pub mod keys;
 pub mod ledger;
+pub mod memory;
 pub mod metadata;
 pub mod policy;
 pub mod redact;

@@ -8,10 +8,10 @@
 
 use crate::image_io::{DecodeError, decode_with};
 use crate::item::{Item, Mask, Rect};
+use crate::memory::{Step, output_bound};
 use crate::policy::{Naming, OutputFormat, Policy, RedactionMode};
 use image::codecs::jpeg::JpegEncoder;
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{DynamicImage, ImageEncoder, ImageFormat, RgbImage};
+use image::{DynamicImage, ImageFormat, RgbImage};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -150,13 +150,16 @@ pub fn render_from_bytes(
     item: &Item,
     policy: &Policy,
 ) -> Result<Rendered, RedactError> {
-    let decoded =
-        decode_with(original, &policy.limits, Some(item.orientation)).map_err(|cause| {
-            RedactError::Decode {
-                id: item.id.clone(),
-                cause,
-            }
-        })?;
+    let decoded = decode_with(
+        original,
+        &policy.limits,
+        Some(item.orientation),
+        Step::Render,
+    )
+    .map_err(|cause| RedactError::Decode {
+        id: item.id.clone(),
+        cause,
+    })?;
     // Masks are in the coordinates of the image that was reviewed; a
     // different image under the same item would put them in the wrong place.
     if (decoded.width, decoded.height) != (item.width, item.height) {
@@ -168,9 +171,20 @@ pub fn render_from_bytes(
             found_height: decoded.height,
         });
     }
-    let rgb = render_pixels(&decoded.image, &item.masks, policy);
+    let rgb = render_pixels(decoded.image, &item.masks, policy);
+    finish_render(rgb, item, policy)
+}
+
+/// Encode filled pixels, check the container, and say what to warn about.
+/// The pixels are dropped once encoded, before the container is rebuilt,
+/// so the peak is the pixels and one encoding (see [`crate::memory`]).
+pub fn finish_render(rgb: RgbImage, item: &Item, policy: &Policy) -> Result<Rendered, RedactError> {
     let format = policy.output.format;
-    let bytes = encode(&rgb, format, policy.output.jpeg_quality)?;
+    let (width, height) = rgb.dimensions();
+    let raw = encode_raw(&rgb, format, policy.output.jpeg_quality)?;
+    drop(rgb);
+    let bytes = rebuild(&raw, format)?;
+    drop(raw);
     let checked = check_output(&bytes)?;
     if checked != format {
         return Err(RedactError::Encode {
@@ -188,8 +202,8 @@ pub fn render_from_bytes(
         sha256: sha256_hex(&bytes),
         bytes,
         format,
-        width: rgb.width(),
-        height: rgb.height(),
+        width,
+        height,
         warnings,
     })
 }
@@ -205,37 +219,54 @@ pub fn reversible_warning(mode: RedactionMode) -> String {
 }
 
 /// Pixel stage: upright image → opaque RGB8 with every mask filled. Pure.
-pub fn render_pixels(upright: &DynamicImage, masks: &[Mask], policy: &Policy) -> RgbImage {
+/// Takes the image by value: an 8-bit RGB image is filled in place.
+pub fn render_pixels(upright: DynamicImage, masks: &[Mask], policy: &Policy) -> RgbImage {
     let mut rgb = flatten(upright, policy.background_rgb());
+    fill_masks(&mut rgb, masks, policy);
+    rgb
+}
+
+/// Fill every mask into `rgb` as the policy's redaction mode says.
+pub fn fill_masks(rgb: &mut RgbImage, masks: &[Mask], policy: &Policy) {
     let (w, h) = rgb.dimensions();
     let fill = policy.fill_rgb();
     for rect in masks.iter().filter_map(|m| m.rect.clamp_to(w, h)) {
         match policy.output.redaction {
-            RedactionMode::Solid => fill_rect(&mut rgb, rect, fill),
-            RedactionMode::Pixelate => pixelate(&mut rgb, rect),
-            RedactionMode::Blur => blur(&mut rgb, rect),
+            RedactionMode::Solid => fill_rect(rgb, rect, fill),
+            RedactionMode::Pixelate => pixelate(rgb, rect),
+            RedactionMode::Blur => blur(rgb, rect),
         }
     }
-    rgb
 }
 
-/// Any colour type to opaque RGB8; alpha is composited onto `background`.
-fn flatten(image: &DynamicImage, background: [u8; 3]) -> RgbImage {
+/// Rows converted at a time when compositing alpha, so the 16-bit copy is
+/// a strip and never the whole image.
+const FLATTEN_ROWS: u32 = 64;
+
+/// Any colour type to opaque RGB8, alpha composited onto `background`:
+/// what the output and the station both show. An 8-bit RGB image is moved,
+/// not copied.
+pub fn flatten(image: DynamicImage, background: [u8; 3]) -> RgbImage {
     if !image.color().has_alpha() {
-        return image.to_rgb8();
+        return image.into_rgb8();
     }
+    let (width, height) = (image.width(), image.height());
+    let mut out = RgbImage::new(width, height);
     // Composite at 16 bits so 16-bit sources keep their precision until the end.
-    let rgba = image.to_rgba16();
-    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
-        let p = rgba.get_pixel(x, y).0;
-        let a = u64::from(p[3]);
-        let channel = |i: usize| {
-            let bg = u64::from(background[i]) * 257;
-            let v16 = (u64::from(p[i]) * a + bg * (65_535 - a) + 32_767) / 65_535;
-            ((v16 + 128) / 257).min(255) as u8
-        };
-        image::Rgb([channel(0), channel(1), channel(2)])
-    })
+    for top in (0..height).step_by(FLATTEN_ROWS as usize) {
+        let rows = FLATTEN_ROWS.min(height - top);
+        let strip = image.crop_imm(0, top, width, rows).into_rgba16();
+        for (x, y, p) in strip.enumerate_pixels() {
+            let a = u64::from(p[3]);
+            let channel = |i: usize| {
+                let bg = u64::from(background[i]) * 257;
+                let v16 = (u64::from(p[i]) * a + bg * (65_535 - a) + 32_767) / 65_535;
+                ((v16 + 128) / 257).min(255) as u8
+            };
+            out.put_pixel(x, top + y, image::Rgb([channel(0), channel(1), channel(2)]));
+        }
+    }
+    out
 }
 
 fn fill_rect(rgb: &mut RgbImage, r: Rect, colour: [u8; 3]) {
@@ -330,12 +361,26 @@ pub fn encode(
     format: OutputFormat,
     jpeg_quality: u8,
 ) -> Result<Vec<u8>, RedactError> {
+    let raw = encode_raw(rgb, format, jpeg_quality)?;
+    rebuild(&raw, format)
+}
+
+/// The encoder's own bytes, in a buffer that refuses to grow past
+/// [`output_bound`] (the memory plan counts no more).
+fn encode_raw(
+    rgb: &RgbImage,
+    format: OutputFormat,
+    jpeg_quality: u8,
+) -> Result<Vec<u8>, RedactError> {
     let fail = |e: image::ImageError| RedactError::Encode {
         format: format_name(format),
         problem: e.to_string(),
     };
-    let mut raw = Vec::new();
     let (w, h) = rgb.dimensions();
+    let mut raw = Bounded {
+        bytes: Vec::new(),
+        max: output_bound(crate::memory::rgb_bytes(w, h)),
+    };
     match format {
         OutputFormat::Jpeg => {
             JpegEncoder::new_with_quality(&mut raw, jpeg_quality.clamp(1, 100))
@@ -343,19 +388,62 @@ pub fn encode(
                 .map_err(fail)?;
         }
         OutputFormat::Png => {
-            PngEncoder::new_with_quality(&mut raw, CompressionType::Default, FilterType::Adaptive)
-                .write_image(rgb.as_raw(), w, h, image::ExtendedColorType::Rgb8)
-                .map_err(fail)?;
+            let png_fail = |e: png::EncodingError| RedactError::Encode {
+                format: "PNG",
+                problem: e.to_string(),
+            };
+            let mut encoder = png::Encoder::new(&mut raw, w, h);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            encoder.set_compression(png::Compression::Balanced);
+            encoder.set_filter(png::Filter::Adaptive);
+            let mut writer = encoder.write_header().map_err(png_fail)?;
+            let mut stream = writer
+                .stream_writer_with_size(PNG_IDAT_BYTES)
+                .map_err(png_fail)?;
+            std::io::Write::write_all(&mut stream, rgb.as_raw()).map_err(|e| png_fail(e.into()))?;
+            stream.finish().map_err(png_fail)?;
+            writer.finish().map_err(png_fail)?;
         }
     }
-    // The encoder's container is rebuilt from the allowed parts only, so a
-    // future encoder that adds a segment or chunk cannot leak it.
+    Ok(raw.bytes)
+}
+
+/// The encoder's container rebuilt from the allowed parts only, so a
+/// future encoder that adds a segment or chunk cannot leak it; then checked.
+fn rebuild(raw: &[u8], format: OutputFormat) -> Result<Vec<u8>, RedactError> {
     let bytes = match format {
-        OutputFormat::Jpeg => rebuild_jpeg(&raw)?,
-        OutputFormat::Png => rebuild_png(&raw)?,
+        OutputFormat::Jpeg => rebuild_jpeg(raw)?,
+        OutputFormat::Png => rebuild_png(raw)?,
     };
     check_output(&bytes)?;
     Ok(bytes)
+}
+
+/// Compressed bytes per IDAT chunk of a PNG output.
+const PNG_IDAT_BYTES: usize = 1 << 20;
+
+/// A `Vec` writer with a ceiling.
+struct Bounded {
+    bytes: Vec<u8>,
+    max: u64,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if (self.bytes.len() + buf.len()) as u64 > self.max {
+            return Err(std::io::Error::other(format!(
+                "the encoded image would pass {} MiB, more than its memory plan allows; lower jpeg_quality",
+                self.max / (1024 * 1024)
+            )));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The only APP0 Veil writes: JFIF 1.01, aspect ratio 1:1, no thumbnail.
@@ -972,11 +1060,11 @@ mod tests {
             ] {
                 let mut p = policy.clone();
                 p.output.redaction = mode;
-                let out = render_pixels(&img, std::slice::from_ref(&m), &p);
+                let out = render_pixels(img.clone(), std::slice::from_ref(&m), &p);
                 assert_eq!(out.dimensions(), (40, 30));
             }
         }
-        let out = render_pixels(&img, &[mask(30, 20, 100, 100)], &policy);
+        let out = render_pixels(img.clone(), &[mask(30, 20, 100, 100)], &policy);
         assert_eq!(out.get_pixel(39, 29).0, [0, 0, 0]);
         assert_eq!(out.get_pixel(30, 20).0, [0, 0, 0]);
         assert_ne!(out.get_pixel(29, 19).0, [0, 0, 0]);
@@ -986,7 +1074,7 @@ mod tests {
     fn pixelate_averages_blocks_of_at_least_16_pixels() {
         let mut policy = Policy::default();
         policy.output.redaction = RedactionMode::Pixelate;
-        let out = render_pixels(&gradient(64, 64), &[mask(0, 0, 32, 32)], &policy);
+        let out = render_pixels(gradient(64, 64), &[mask(0, 0, 32, 32)], &policy);
         let first = out.get_pixel(0, 0);
         for y in 0..16 {
             for x in 0..16 {
@@ -1007,7 +1095,7 @@ mod tests {
             }
         }
         let out = render_pixels(
-            &DynamicImage::ImageRgb8(img),
+            DynamicImage::ImageRgb8(img),
             &[mask(10, 10, 20, 20)],
             &policy,
         );
@@ -1023,7 +1111,7 @@ mod tests {
         let img = DynamicImage::ImageRgb8(RgbImage::from_fn(64, 64, |x, _| {
             image::Rgb(if x % 2 == 0 { [255; 3] } else { [0; 3] })
         }));
-        let out = render_pixels(&img, &[mask(0, 0, 64, 64)], &policy);
+        let out = render_pixels(img.clone(), &[mask(0, 0, 64, 64)], &policy);
         // Stripes are gone: neighbours are close, nothing is near black or white.
         for y in 0..64 {
             for x in 1..64 {
@@ -1043,18 +1131,23 @@ mod tests {
             image::Luma([65_535u16]),
         ));
         assert_eq!(
-            render_pixels(&gray16, &[], &policy).get_pixel(0, 0).0,
+            render_pixels(gray16.clone(), &[], &policy)
+                .get_pixel(0, 0)
+                .0,
             [255; 3]
         );
         let la =
             DynamicImage::ImageLumaA8(image::ImageBuffer::from_pixel(2, 2, image::LumaA([0u8, 0])));
-        assert_eq!(render_pixels(&la, &[], &policy).get_pixel(1, 1).0, [255; 3]);
+        assert_eq!(
+            render_pixels(la.clone(), &[], &policy).get_pixel(1, 1).0,
+            [255; 3]
+        );
         let half = DynamicImage::ImageRgba8(image::ImageBuffer::from_pixel(
             1,
             1,
             image::Rgba([0u8, 0, 0, 128]),
         ));
-        let p = render_pixels(&half, &[], &policy).get_pixel(0, 0).0;
+        let p = render_pixels(half.clone(), &[], &policy).get_pixel(0, 0).0;
         assert!(p.iter().all(|&c| (126..=128).contains(&c)), "{p:?}");
     }
 

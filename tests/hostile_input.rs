@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
+use std::io::Write as _;
 use std::path::Path;
 use veil::redact::crc32;
 
@@ -305,4 +306,147 @@ fn a_malformed_policy_is_an_error_naming_the_file_and_line() {
         "{err}"
     );
     assert!(!Path::new(&s.ws().join("items/x")).exists());
+}
+
+/// A `width` x `height` PNG of one colour, written row by row (a 20000 x
+/// 20000 one is about 1.2 MB and never whole in this process's memory).
+fn solid_png(path: &Path, width: u32, height: u32) {
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut encoder = png::Encoder::new(file, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header().unwrap();
+    let mut stream = writer.stream_writer().unwrap();
+    let row = [90u8, 120, 160].repeat(width as usize);
+    for _ in 0..height {
+        stream.write_all(&row).unwrap();
+    }
+    stream.finish().unwrap();
+}
+
+/// Run `cmd` and measure its peak resident memory in bytes, as the benches
+/// do: from a small Python parent, so the figure is the child's own and not
+/// this (multi-threaded, larger) test process's. `None` without python3.
+fn peak_rss(std_cmd: &std::process::Command) -> Option<(bool, u64, String)> {
+    let script = "import resource, subprocess, sys\n\
+r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n\
+sys.stderr.write(r.stdout + r.stderr)\n\
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, int(r.returncode == 0))\n";
+    let mut py = std::process::Command::new("python3");
+    py.arg("-c").arg(script).arg(std_cmd.get_program());
+    py.args(std_cmd.get_args());
+    for (k, v) in std_cmd.get_envs() {
+        match v {
+            Some(v) => py.env(k, v),
+            None => py.env_remove(k),
+        };
+    }
+    let out = py.output().ok()?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut fields = stdout.split_whitespace();
+    let bytes = fields.next()?.parse().ok()?;
+    let ok = fields.next()? == "1";
+    Some((ok, bytes, String::from_utf8_lossy(&out.stderr).into_owned()))
+}
+
+const MIB: u64 = 1024 * 1024;
+
+#[test]
+fn the_20000x20000_png_is_refused_at_ingest_before_allocating_with_peak_rss_under_the_policy_limit()
+{
+    let s = Scratch::new(&[]);
+    solid_png(&s.originals().join("huge.png"), 20_000, 20_000);
+    s.veil().arg("init").assert().success();
+    let mut ingest = s.veil_std();
+    ingest.args(["ingest", "--json"]).arg(s.originals());
+    let Some((ok, peak, output)) = peak_rss(&ingest) else {
+        eprintln!("SKIP: python3 is not installed");
+        return;
+    };
+    eprintln!("ingest of 20000x20000: peak {} MiB", peak / MIB);
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains("rendering this 20000x20000 image would need about")
+            && output.contains("over the policy's max_alloc_mib of 2048"),
+        "{output}"
+    );
+    assert!(peak < 2048 * MIB, "ingest peaked at {} MiB", peak / MIB);
+    // It decoded nothing: its peak is the models and the file, far from the image's 1.1 GiB.
+    assert!(peak < 600 * MIB, "ingest peaked at {} MiB", peak / MIB);
+}
+
+#[test]
+fn every_step_keeps_within_max_alloc_mib_rendering_what_fits_and_refusing_what_does_not() {
+    let s = Scratch::new(&[]);
+    // 4000 x 3000 needs about 120 MiB to review (pixels, zoom levels,
+    // the proof) and 75 to render; 6000 x 4000 about 150 to render.
+    solid_png(&s.originals().join("fits.png"), 4000, 3000);
+    solid_png(&s.originals().join("over.png"), 6000, 4000);
+    s.veil().arg("init").assert().success();
+    let toml = s.ws().join("veil.toml");
+    let policy = std::fs::read_to_string(&toml).unwrap();
+    let policy = policy
+        .replace("max_alloc_mib = 2048", "max_alloc_mib = 128")
+        .replace("engine = \"centerface\"", "engine = \"none\"");
+    std::fs::write(&toml, policy).unwrap();
+    let out = s
+        .veil()
+        .args(["ingest", "--json"])
+        .arg(s.originals())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{files:?}");
+    let over = result_for(files, "over.png");
+    assert_eq!(over["result"], "failed");
+    let reason = over["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("6000x4000 image would need about")
+            && reason.contains("max_alloc_mib of 128"),
+        "{reason}"
+    );
+    let fits = result_for(files, "fits.png");
+    assert_eq!(fits["result"], "added", "{fits}");
+    let id = fits["id"].as_str().unwrap();
+
+    let out = s.dir.path().join("fits-out.jpg");
+    let mut render = s.veil_std();
+    render.args(["render", id, "--out"]).arg(&out);
+    let Some((ok, peak, output)) = peak_rss(&render) else {
+        eprintln!("SKIP: python3 is not installed");
+        return;
+    };
+    eprintln!("render of 4000x3000: peak {} MiB", peak / MIB);
+    assert!(ok, "{output}");
+    assert!(out.exists());
+    // The pixels alone are 34 MiB: rendered, and the whole process stayed under the limit.
+    assert!(peak < 128 * MIB, "render peaked at {} MiB", peak / MIB);
+    assert!(
+        peak > 34 * MIB,
+        "render peaked at {} MiB: did it decode?",
+        peak / MIB
+    );
+
+    // The limit lowered after ingest: render refuses before decoding.
+    let policy = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        policy.replace("max_alloc_mib = 128", "max_alloc_mib = 64"),
+    )
+    .unwrap();
+    let refused = s
+        .veil()
+        .args(["render", id, "--force", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("rendering this 4000x3000 image would need about")
+            && stderr.contains("max_alloc_mib of 64"),
+        "{stderr}"
+    );
 }

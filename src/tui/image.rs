@@ -129,6 +129,11 @@ impl Pyramid {
         Pyramid { levels }
     }
 
+    /// Bytes of pixels held at every level.
+    pub fn bytes(&self) -> u64 {
+        self.levels.iter().map(|l| l.as_raw().len() as u64).sum()
+    }
+
     /// The full-resolution upright image.
     pub fn full(&self) -> &RgbImage {
         &self.levels[0]

@@ -33,9 +33,10 @@ pub trait Services: Send + Sync {
     fn load_item(&self, id: &str) -> Result<Item, String>;
     fn approve(&self, item_id: &str, attest: &[Gate]) -> Result<Approval, String>;
     fn reject(&self, item_id: &str, reason: &str) -> Result<u64, String>;
-    /// Render the output exactly as approval would, check its bytes, and
-    /// make the mobile preview from them.
-    fn render_output(&self, original: &[u8], item: &Item) -> Result<OutputProof, String>;
+    /// Render the output exactly as approval would, from the upright,
+    /// flattened original the station shows (decoded as render decodes
+    /// it), check its bytes, and make the mobile preview from them.
+    fn render_output(&self, upright: &RgbImage, item: &Item) -> Result<OutputProof, String>;
     /// The item is now on screen: hold it for editing (dropping the one held
     /// before) and read it fresh from disk, so edits saved by another
     /// session show; read-only when another session is editing it.
@@ -159,10 +160,21 @@ impl Services for LiveServices {
         *self.held() = None;
     }
 
-    fn render_output(&self, original: &[u8], item: &Item) -> Result<OutputProof, String> {
+    fn render_output(&self, upright: &RgbImage, item: &Item) -> Result<OutputProof, String> {
         let policy = &self.ws.policy;
+        let (w, h) = item.oriented_size();
+        if upright.dimensions() != (w, h) {
+            return Err(format!(
+                "item {}: the original is {}x{} upright but the item says {w}x{h}; re-ingest it",
+                item.id,
+                upright.width(),
+                upright.height(),
+            ));
+        }
+        let mut filled = upright.clone();
+        crate::redact::fill_masks(&mut filled, &item.masks, policy);
         let rendered =
-            crate::redact::render_from_bytes(original, item, policy).map_err(|e| e.to_string())?;
+            crate::redact::finish_render(filled, item, policy).map_err(|e| e.to_string())?;
         let check = crate::redact::check_output(&rendered.bytes)
             .map(|f| match f {
                 crate::policy::OutputFormat::Jpeg => "JPEG".to_string(),

@@ -9,10 +9,10 @@ use super::app::{Picture, PreviewShown};
 use super::image::{FrameRequest, Graphics, Pyramid, compose_fitted, compose_frame, encode};
 use super::services::Services;
 use super::update::Msg;
-use crate::image_io::decode_with;
+use crate::image_io::{decode_with, memory_plan};
 use crate::item::Item;
+use crate::memory::{MemoryPlan, Step};
 use crate::policy::Policy;
-use image::{DynamicImage, Rgb, RgbImage};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -24,7 +24,9 @@ use std::thread;
 const KITTY_PANE: u32 = 0x00A1_0001;
 const KITTY_PREVIEW: u32 = 0x00A1_0002;
 
-/// Decoded originals kept in memory: the current item and its neighbours.
+/// Decoded originals kept in memory: the current item and its neighbours,
+/// fewer when they would not fit the policy's memory limit beside the
+/// current item's proof (see [`crate::memory`]).
 const CACHE_ITEMS: usize = 3;
 
 /// What the worker needs to find and check an original.
@@ -59,8 +61,58 @@ pub enum Job {
 }
 
 struct Loaded {
-    bytes: Arc<Vec<u8>>,
     upright: Pyramid,
+    /// What this image costs the station at its peak.
+    plan: MemoryPlan,
+}
+
+/// The decoded originals, most recently used first.
+#[derive(Default)]
+struct Cache {
+    entries: VecDeque<(String, Arc<Loaded>)>,
+}
+
+impl Cache {
+    fn get(&mut self, id: &str) -> Option<Arc<Loaded>> {
+        let pos = self.entries.iter().position(|(i, _)| i == id)?;
+        let entry = self.entries.remove(pos)?;
+        let loaded = entry.1.clone();
+        self.entries.push_front(entry);
+        Some(loaded)
+    }
+
+    /// Bytes held by entries other than `except`.
+    fn held_besides(&self, except: Option<&str>) -> u64 {
+        self.entries
+            .iter()
+            .filter(|(id, _)| Some(id.as_str()) != except)
+            .map(|(_, l)| l.upright.bytes())
+            .sum()
+    }
+
+    /// Drop the least recently used entries, never `keep` and never the
+    /// first `spare` ones, until `need` more bytes fit under `limit`.
+    /// Whether they now fit.
+    fn make_room(&mut self, need: u64, limit: u64, keep: Option<&str>, spare: usize) -> bool {
+        loop {
+            if self.held_besides(keep) + need <= limit {
+                return true;
+            }
+            let victim = self
+                .entries
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(i, (id, _))| *i >= spare && Some(id.as_str()) != keep)
+                .map(|(i, _)| i);
+            match victim {
+                Some(i) => {
+                    self.entries.remove(i);
+                }
+                None => return false,
+            }
+        }
+    }
 }
 
 /// A handle on the worker thread.
@@ -116,7 +168,7 @@ impl Pending {
 }
 
 fn run(jobs: Receiver<Job>, out: Sender<Msg>, policy: Policy, services: Arc<dyn Services>) {
-    let mut cache: VecDeque<(String, Arc<Loaded>)> = VecDeque::new();
+    let mut cache = Cache::default();
     let mut pending = Pending::default();
     loop {
         if pending.is_empty() {
@@ -152,14 +204,20 @@ fn run(jobs: Receiver<Job>, out: Sender<Msg>, policy: Policy, services: Arc<dyn 
         } else if let Some((item, cells, graphics)) = pending.preview.take() {
             let source = Source::of(&item);
             match load(&mut cache, &source, &policy, &out) {
-                Some(l) => out.send(preview(&l, &item, cells, graphics, services.as_ref())),
+                Some(l) => {
+                    // The proof is rendered beside the zoom levels: make
+                    // room for it among the neighbours kept in memory.
+                    let limit = policy.limits.max_alloc_mib.saturating_mul(1024 * 1024);
+                    cache.make_room(l.plan.peak(Step::Review), limit, Some(&item.id), 0);
+                    out.send(preview(&l, &item, cells, graphics, services.as_ref()))
+                }
                 None => out.send(Msg::PreviewFailed {
                     item_id: item.id.clone(),
                     error: "the original could not be read".into(),
                 }),
             }
         } else if let Some(source) = pending.prefetch.pop_front() {
-            load(&mut cache, &source, &policy, &out);
+            prefetch(&mut cache, &source, &policy, &out);
             Ok(())
         } else {
             Ok(())
@@ -181,7 +239,7 @@ fn preview(
         item_id: item.id.clone(),
         error,
     };
-    let proof = match services.render_output(&l.bytes, item) {
+    let proof = match services.render_output(l.upright.full(), item) {
         Ok(p) => p,
         Err(e) => return failed(e),
     };
@@ -201,86 +259,119 @@ fn preview(
     }
 }
 
-/// The decoded original from the cache, or read, checked and decoded now.
+/// The decoded original from the cache, or read, checked and decoded now,
+/// dropping older entries so it fits the policy's memory limit.
 fn load(
-    cache: &mut VecDeque<(String, Arc<Loaded>)>,
+    cache: &mut Cache,
     source: &Source,
     policy: &Policy,
     out: &Sender<Msg>,
 ) -> Option<Arc<Loaded>> {
-    if let Some(pos) = cache.iter().position(|(id, _)| *id == source.item_id) {
-        let entry = cache.remove(pos)?;
-        let loaded = entry.1.clone();
-        cache.push_front(entry);
-        return Some(loaded);
+    if let Some(l) = cache.get(&source.item_id) {
+        return Some(l);
     }
-    match read_original(source, policy) {
+    let limit = policy.limits.max_alloc_mib.saturating_mul(1024 * 1024);
+    let loaded = read_original(source, policy, |need| {
+        cache.make_room(need, limit, None, 0);
+        true
+    });
+    finish_load(cache, source, loaded, out)
+}
+
+/// Decode a neighbour ahead of time only if it fits beside the item on
+/// screen (the most recently used); else leave it for when it is opened.
+fn prefetch(cache: &mut Cache, source: &Source, policy: &Policy, out: &Sender<Msg>) {
+    if cache.get(&source.item_id).is_some() {
+        return;
+    }
+    let limit = policy.limits.max_alloc_mib.saturating_mul(1024 * 1024);
+    let loaded = read_original(source, policy, |need| cache.make_room(need, limit, None, 1));
+    if !matches!(loaded, Err(Unloaded::NoRoom)) {
+        finish_load(cache, source, loaded, out);
+    }
+}
+
+fn finish_load(
+    cache: &mut Cache,
+    source: &Source,
+    loaded: Result<Loaded, Unloaded>,
+    out: &Sender<Msg>,
+) -> Option<Arc<Loaded>> {
+    match loaded {
         Ok(l) => {
             let l = Arc::new(l);
-            cache.push_front((source.item_id.clone(), l.clone()));
-            cache.truncate(CACHE_ITEMS);
+            cache
+                .entries
+                .push_front((source.item_id.clone(), l.clone()));
+            cache.entries.truncate(CACHE_ITEMS);
             let _ = out.send(Msg::ImageLoaded {
                 item_id: source.item_id.clone(),
             });
             Some(l)
         }
-        Err(error) => {
+        Err(Unloaded::Failed(error)) => {
             let _ = out.send(Msg::ImageFailed {
                 item_id: source.item_id.clone(),
                 error,
             });
             None
         }
+        Err(Unloaded::NoRoom) => None,
     }
 }
 
-fn read_original(source: &Source, policy: &Policy) -> Result<Loaded, String> {
+enum Unloaded {
+    /// One line naming the file and the problem.
+    Failed(String),
+    /// A prefetch that would not fit beside the item on screen.
+    NoRoom,
+}
+
+/// Read, check and decode an original. `room(bytes)` frees that much of the
+/// cache (or says it cannot), first for the file, then for the image's
+/// whole memory plan in the station.
+fn read_original(
+    source: &Source,
+    policy: &Policy,
+    mut room: impl FnMut(u64) -> bool,
+) -> Result<Loaded, Unloaded> {
     let path = crate::text::printable_path(&source.path);
-    let meta = std::fs::metadata(&source.path).map_err(|e| format!("{path}: {e}"))?;
+    let fail = |e: String| Unloaded::Failed(e);
+    let meta = std::fs::metadata(&source.path).map_err(|e| fail(format!("{path}: {e}")))?;
     let max = policy.limits.max_file_mib.saturating_mul(1024 * 1024);
     if meta.len() > max {
-        return Err(format!(
+        return Err(fail(format!(
             "{path}: {} bytes, over the policy's {} MiB limit",
             meta.len(),
             policy.limits.max_file_mib
-        ));
+        )));
     }
-    let bytes = std::fs::read(&source.path).map_err(|e| format!("{path}: {e}"))?;
+    if !room(meta.len()) {
+        return Err(Unloaded::NoRoom);
+    }
+    let bytes = std::fs::read(&source.path).map_err(|e| fail(format!("{path}: {e}")))?;
     let found = hex::encode(Sha256::digest(&bytes));
     if found != source.sha256 {
-        return Err(format!(
+        return Err(fail(format!(
             "{path} changed since ingest (SHA-256 differs); re-ingest it before reviewing"
-        ));
+        )));
     }
-    let decoded = decode_with(&bytes, &policy.limits, Some(source.orientation))
-        .map_err(|e| format!("{path}: {e}"))?;
-    let upright = flatten(decoded.image, policy.background_rgb());
+    if let Some(plan) = memory_plan(&bytes, &policy.limits)
+        && !room(plan.peak(Step::Review))
+    {
+        return Err(Unloaded::NoRoom);
+    }
+    let decoded = decode_with(
+        &bytes,
+        &policy.limits,
+        Some(source.orientation),
+        Step::Review,
+    )
+    .map_err(|e| fail(format!("{path}: {e}")))?;
+    drop(bytes);
+    let upright = crate::redact::flatten(decoded.image, policy.background_rgb());
     Ok(Loaded {
-        bytes: Arc::new(bytes),
         upright: Pyramid::new(upright),
+        plan: decoded.plan,
     })
-}
-
-/// RGB pixels, transparent ones flattened onto the policy's background as
-/// the output will be.
-pub fn flatten(image: DynamicImage, background: [u8; 3]) -> RgbImage {
-    if !image.color().has_alpha() {
-        return image.to_rgb8();
-    }
-    let rgba = image.to_rgba8();
-    let mut out = RgbImage::new(rgba.width(), rgba.height());
-    for (x, y, p) in rgba.enumerate_pixels() {
-        let a = u32::from(p[3]);
-        let mix = |c: u8, b: u8| ((u32::from(c) * a + u32::from(b) * (255 - a) + 127) / 255) as u8;
-        out.put_pixel(
-            x,
-            y,
-            Rgb([
-                mix(p[0], background[0]),
-                mix(p[1], background[1]),
-                mix(p[2], background[2]),
-            ]),
-        );
-    }
-    out
 }

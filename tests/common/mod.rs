@@ -55,7 +55,11 @@ impl Scratch {
     }
     /// `veil --workspace ws ARGS...` with a private HOME and config dir.
     pub fn veil(&self) -> Command {
-        let mut c = Command::cargo_bin("veil").unwrap();
+        Command::from_std(self.veil_std())
+    }
+    /// [`Scratch::veil`] as a plain `std::process::Command`.
+    pub fn veil_std(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("veil"));
         c.arg("--workspace").arg(self.ws());
         c.env("HOME", self.dir.path().join("home"));
         c.env("XDG_CONFIG_HOME", self.dir.path().join("home/.config"));
