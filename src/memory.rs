@@ -186,6 +186,19 @@ mod tests {
     }
 
     #[test]
+    fn a_200_mp_phone_photo_taken_upright_fits_every_step_of_the_default_policy() {
+        // 16320 x 12240, a 40 MB JPEG with orientation 6 (held in portrait).
+        let p = MemoryPlan {
+            file: 40 << 20,
+            rotates: true,
+            ..plan(16_320, 12_240)
+        };
+        for step in [Step::Ingest, Step::Render, Step::Review] {
+            assert_eq!(p.check(step, &Limits::default()), Ok(()), "{step:?}");
+        }
+    }
+
+    #[test]
     fn a_rotation_or_a_colour_conversion_counts_its_second_buffer() {
         let plain = plan(4000, 3000);
         let rotated = MemoryPlan {

@@ -47,7 +47,8 @@ pub struct DetectorPolicy {
 pub struct Limits {
     pub max_width: u32,
     pub max_height: u32,
-    /// Largest decoder allocation, in MiB.
+    /// The most one process may hold for one image at any step, in MiB
+    /// (the memory plan of `crate::memory`, checked before decoding).
     pub max_alloc_mib: u64,
     /// Largest original file accepted, in MiB.
     pub max_file_mib: u64,
@@ -408,7 +409,9 @@ centerface_max_side = 3072
 # Images larger than this are refused before they are decoded (decompression bombs).
 max_width = 20000
 max_height = 20000
-# Largest decoder allocation, in MiB.
+# The most one Veil process may hold for one image at any step (decoded pixels,
+# zoom levels, the encoded output), in MiB: checked from the header before decoding.
+# Per process: several reviewers at once may each use this much.
 max_alloc_mib = 2048
 # Largest original file accepted, in MiB.
 max_file_mib = 256

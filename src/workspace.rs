@@ -148,42 +148,40 @@ impl Workspace {
             return Err(WorkspaceError::NoSuchItem(id.to_string()));
         }
         let path = self.item_lock_path(id);
-        let file = open_lock_file(&path)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                // The holder writes its name just after locking; a reader
-                // that comes in between sees an empty file.
-                // The holder writes its name just after locking: give it a
-                // moment before saying it has not.
-                let mut holder = String::new();
-                for _ in 0..20 {
-                    holder = fs::read_to_string(&path)
-                        .map(|t| crate::text::printable(t.trim(), 200))
-                        .unwrap_or_default();
-                    if !holder.is_empty() {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(5));
+        // The holder removes the file as it lets go (see `Drop`), so the
+        // file opened here may have been removed, or replaced by another
+        // session's, before the lock was taken: then it locks nothing, and
+        // we open again. A file left by a process that died holds no OS
+        // lock and is simply taken over.
+        for _ in 0..LOCK_ATTEMPTS {
+            let file = open_lock_file(&path)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(WorkspaceError::Busy {
+                        id: id.to_string(),
+                        holder: read_holder(&path),
+                    });
                 }
-                if holder.is_empty() {
-                    holder = "another Veil process (it has not written its name)".to_string();
-                }
-                return Err(WorkspaceError::Busy {
-                    id: id.to_string(),
-                    holder,
-                });
+                Err(fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
             }
-            Err(fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+            if !same_file(&file, &path) {
+                continue;
+            }
+            // Best effort: the lock is what counts, the text only names the holder.
+            let mut f = &file;
+            let _ = f
+                .set_len(0)
+                .and_then(|()| f.write_all(lock_holder().as_bytes()));
+            return Ok(ItemLock {
+                file,
+                path,
+                id: id.to_string(),
+            });
         }
-        // Best effort: the lock is what counts, the text only names the holder.
-        let mut f = &file;
-        let _ = f
-            .set_len(0)
-            .and_then(|()| f.write_all(lock_holder().as_bytes()));
-        Ok(ItemLock {
-            file,
+        Err(WorkspaceError::Busy {
             id: id.to_string(),
+            holder: read_holder(&path),
         })
     }
 
@@ -291,7 +289,54 @@ pub struct ItemLock {
     // Never read: holding the open file is what holds the lock.
     #[allow(dead_code)]
     file: fs::File,
+    path: PathBuf,
     id: String,
+}
+
+impl Drop for ItemLock {
+    /// Remove the lock file while still holding the lock, so items/ keeps
+    /// no file per item ever opened; a session that opened it meanwhile
+    /// sees it gone once it locks, and opens again (see `lock_item`).
+    fn drop(&mut self) {
+        if same_file(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Times `lock_item` opens again when the file it locked was replaced.
+const LOCK_ATTEMPTS: usize = 16;
+
+/// Whether `path` still names the open `file`.
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::symlink_metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// Who holds a lock, from its file. The holder writes its name just after
+/// locking: give it a moment before saying it has not.
+fn read_holder(path: &Path) -> String {
+    for _ in 0..20 {
+        let holder = fs::read_to_string(path)
+            .map(|t| crate::text::printable(t.trim(), 200))
+            .unwrap_or_default();
+        if !holder.is_empty() {
+            return holder;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    "another Veil process (it has not written its name)".to_string()
 }
 
 impl ItemLock {

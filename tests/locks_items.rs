@@ -130,6 +130,51 @@ fn a_second_lock_on_an_item_is_refused_naming_the_holder_until_the_first_is_drop
 }
 
 #[test]
+fn lock_files_under_items_are_removed_when_released_and_a_stale_one_never_blocks() {
+    let _serial = one_at_a_time();
+    let f = Fixture::new();
+    let item = f.add_item(1, &[face()], false, ItemState::Pending);
+    let path = f.ws.item_lock_path(&item.id);
+    let held = f.ws.lock_item(&item.id).unwrap();
+    assert!(path.exists());
+    drop(held);
+    assert!(!path.exists(), "the lock file outlived its lock");
+
+    // Left by a process that died: it names a holder, but no one holds it.
+    std::fs::write(&path, "ghost (pid 1 on elsewhere, running `veil approve`)").unwrap();
+    let taken =
+        f.ws.lock_item(&item.id)
+            .expect("a stale lock file never blocks");
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("ghost"));
+    drop(taken);
+    assert!(!path.exists());
+
+    // A session that opened the file just before its holder removed it
+    // locks a file no longer in items/: it must notice and lock the new one,
+    // so two sessions never both think they hold the item.
+    let first = f.ws.lock_item(&item.id).unwrap();
+    let stale = std::fs::File::open(&path).unwrap();
+    drop(first);
+    stale.try_lock().expect("the removed file is free");
+    let second = f.ws.lock_item(&item.id).unwrap();
+    let third = f.ws.lock_item(&item.id).unwrap_err();
+    assert!(matches!(third, WorkspaceError::Busy { .. }), "{third}");
+    drop((second, stale));
+
+    assert!(lock_files(&f).is_empty());
+}
+
+/// Lock files left in items/.
+fn lock_files(f: &Fixture) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(f.ws.items_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lock"))
+        .collect()
+}
+
+#[test]
 fn a_lock_path_that_is_a_symlink_is_never_followed() {
     let _serial = one_at_a_time();
     let f = Fixture::new();
@@ -322,4 +367,6 @@ fn eight_parallel_approvals_of_one_item_release_it_once_and_each_refusal_names_t
             "{err}"
         );
     }
+    // Every one of them let go of the item and took its lock file along.
+    assert!(lock_files(&f).is_empty(), "{:?}", lock_files(&f));
 }

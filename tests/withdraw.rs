@@ -221,21 +221,24 @@ fn the_administrator_may_withdraw_and_a_key_not_enrolled_may_not() {
         .stderr(contains("not released"));
 }
 
+/// The withdraw entry `veil withdraw` writes for `release`, naming `seq`.
+fn withdraw_entry(release: &Entry, seq: u64) -> Entry {
+    let mut e = Entry::draft(EntryKind::Withdraw);
+    e.item = release.item.clone();
+    e.original_sha256 = release.original_sha256.clone();
+    e.output_sha256 = release.output_sha256.clone();
+    e.output_name = release.output_name.clone();
+    e.withdraws = Some(seq);
+    e.reason = Some(REASON.into());
+    e
+}
+
 #[test]
 fn a_withdraw_entry_that_names_no_live_release_is_tampering() {
     let f = Fixture::new();
     let item = released(&f, 1);
     let rel = ledger::entries(&f.ledger_bytes()).pop().unwrap().entry;
-    let withdraw_of = |seq: u64| {
-        let mut e = Entry::draft(EntryKind::Withdraw);
-        e.item = rel.item.clone();
-        e.original_sha256 = rel.original_sha256.clone();
-        e.output_sha256 = rel.output_sha256.clone();
-        e.output_name = rel.output_name.clone();
-        e.withdraws = Some(seq);
-        e.reason = Some(REASON.into());
-        e
-    };
+    let withdraw_of = |seq: u64| withdraw_entry(&rel, seq);
     // Naming an entry that released nothing.
     let bytes = forge_after(&f.ledger_bytes(), &f.a, withdraw_of(rel.seq - 1));
     let r = ledger::verify(&bytes, &f.anchored(), None);
@@ -274,13 +277,7 @@ fn an_interrupted_withdrawal_is_reported_by_verify_and_finished_by_running_it_ag
     let name = item.output.clone().unwrap().name;
     let rel = ledger::entries(&f.ledger_bytes()).pop().unwrap().entry;
     // The entry landed; the process died before moving anything.
-    let mut e = Entry::draft(EntryKind::Withdraw);
-    e.item = rel.item.clone();
-    e.original_sha256 = rel.original_sha256.clone();
-    e.output_sha256 = rel.output_sha256.clone();
-    e.output_name = rel.output_name.clone();
-    e.withdraws = Some(rel.seq);
-    e.reason = Some(REASON.into());
+    let e = withdraw_entry(&rel, rel.seq);
     Ledger::open(&f.ws.ledger_path())
         .unwrap()
         .append(&f.a, vec![e])
