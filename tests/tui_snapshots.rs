@@ -139,3 +139,21 @@ fn every_screen_draws_at_any_terminal_size_without_panicking() {
         terminal.draw(|f| view(f, &empty)).expect("draw");
     }
 }
+
+#[test]
+fn a_withdrawn_item_back_in_review_says_so_in_its_title() {
+    let mut items = veil::tui::testing::queue();
+    items[0].withdrawals.push(veil::item::WithdrawalRecord {
+        output_name: "Case_7KQ2M9XA.jpg".into(),
+        output_sha256: "ab".repeat(32),
+        seq: 9,
+        at: veil::tui::testing::NOW.into(),
+        by: "Compliance Officer (SHA256:x)".into(),
+        reason: "a name is legible on the wristband".into(),
+    });
+    let mut app = app_with(items);
+    show_frame(&mut app);
+    let screen = render(&app);
+    assert!(screen.contains("WITHDRAWN"), "{screen}");
+    snapshot("tui_withdrawn_item", &app);
+}

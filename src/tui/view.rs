@@ -196,7 +196,17 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
             } else {
                 ""
             };
-            format!(" {} · {w}×{h} · {}{hs} ", short_id(&it.id), it.state)
+            // A release of it was taken back: this is its review again.
+            let withdrawn = match it.withdrawals.len() {
+                0 => String::new(),
+                1 => " · WITHDRAWN ONCE".into(),
+                n => format!(" · WITHDRAWN {n}×"),
+            };
+            format!(
+                " {} · {w}×{h} · {}{hs}{withdrawn} ",
+                short_id(&it.id),
+                it.state
+            )
         }
         None => " Image ".into(),
     };
