@@ -703,13 +703,7 @@ mod tests {
 
     #[test]
     fn an_oversize_jpeg_is_reported_with_the_size_its_header_claims_not_0x0() {
-        let mut jpeg = Vec::new();
-        DynamicImage::new_rgb8(8, 8)
-            .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
-            .unwrap();
-        let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
-        jpeg[sof + 5..sof + 7].copy_from_slice(&30_000u16.to_be_bytes());
-        jpeg[sof + 7..sof + 9].copy_from_slice(&25_000u16.to_be_bytes());
+        let jpeg = jpeg_claiming(25_000, 30_000);
         let err = decode_upright(&jpeg, &Limits::default()).unwrap_err();
         assert_eq!(
             err,

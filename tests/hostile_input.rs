@@ -12,6 +12,11 @@ use veil::redact::crc32;
 
 fn ingest_json(s: &Scratch) -> (Option<i32>, Vec<Value>, String) {
     s.veil().arg("init").assert().success();
+    ingest_again(s)
+}
+
+/// `veil ingest --json` of originals/ into the workspace already made.
+fn ingest_again(s: &Scratch) -> (Option<i32>, Vec<Value>, String) {
     let out = s
         .veil()
         .args(["ingest", "--json"])
@@ -390,16 +395,9 @@ fn every_step_keeps_within_max_alloc_mib_rendering_what_fits_and_refusing_what_d
         .replace("max_alloc_mib = 2048", "max_alloc_mib = 128")
         .replace("engine = \"centerface\"", "engine = \"none\"");
     std::fs::write(&toml, policy).unwrap();
-    let out = s
-        .veil()
-        .args(["ingest", "--json"])
-        .arg(s.originals())
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let files = v["files"].as_array().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{files:?}");
-    let over = result_for(files, "over.png");
+    let (code, files, _) = ingest_again(&s);
+    assert_eq!(code, Some(3), "{files:?}");
+    let over = result_for(&files, "over.png");
     assert_eq!(over["result"], "failed");
     let reason = over["reason"].as_str().unwrap();
     assert!(
@@ -407,7 +405,7 @@ fn every_step_keeps_within_max_alloc_mib_rendering_what_fits_and_refusing_what_d
             && reason.contains("max_alloc_mib of 128"),
         "{reason}"
     );
-    let fits = result_for(files, "fits.png");
+    let fits = result_for(&files, "fits.png");
     assert_eq!(fits["result"], "added", "{fits}");
     let id = fits["id"].as_str().unwrap();
 
