@@ -176,12 +176,17 @@ fn demo_env(test: &str) -> Option<Env> {
 /// `veil review` on item `id` in a new tmux server, then `after` in the
 /// same shell; returns once the item's picture is on screen.
 fn start_review(env: &Env, id: &str, after: &str, name: &str) -> Tmux {
+    start_review_with(env, id, after, name, "halfblocks")
+}
+
+/// [`start_review`] with `--graphics CHOICE`.
+fn start_review_with(env: &Env, id: &str, after: &str, name: &str, graphics: &str) -> Tmux {
     let tmux = Tmux {
         socket: format!("veil-e2e-{name}-{}", std::process::id()),
     };
     let command = format!(
         "env HOME='{home}' XDG_CONFIG_HOME='{home}/.config' TERM=xterm-256color '{VEIL}' \
-         --workspace '{ws}' review --graphics halfblocks {id}; echo VEIL-EXIT=$?; {after}; sleep 60",
+         --workspace '{ws}' review --graphics {graphics} {id}; echo VEIL-EXIT=$?; {after}; sleep 60",
         home = env.home.display(),
         ws = env.ws.display(),
     );
@@ -380,4 +385,21 @@ fn closing_the_terminal_ends_the_review_instead_of_leaving_it_spinning() {
     let out = env.veil(&["approve", &id]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("being edited"), "{stderr}");
+}
+
+#[test]
+fn the_first_key_after_the_station_starts_is_not_lost_to_the_graphics_query() {
+    let Some(env) = demo_env("the first-key test") else {
+        return;
+    };
+    let id = pick_item(&env.ws);
+    // Auto-detection asks the terminal; tmux (passthrough off) never answers,
+    // and the query's reader used to take the first key typed after it.
+    let tmux = start_review_with(&env, &id, "true", "firstkey", "auto");
+    std::thread::sleep(Duration::from_secs(3));
+    tmux.keys(&["?"]);
+    let screen = tmux.wait_for("mobile preview of the real output", 10);
+    assert!(screen.contains("HELP"), "{screen}");
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("VEIL-EXIT=0", 20);
 }

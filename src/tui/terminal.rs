@@ -80,7 +80,9 @@ pub fn pick_graphics(choice: GraphicsChoice) -> (Graphics, Option<String>) {
         GraphicsChoice::Iterm2 => Some(ProtocolType::Iterm2),
         GraphicsChoice::Auto | GraphicsChoice::Halfblocks => None,
     };
-    match Picker::from_query_stdio() {
+    let picked = Picker::from_query_stdio();
+    release_query_reader();
+    match picked {
         Ok(p) => {
             let font = p.font_size();
             let protocol = forced.unwrap_or(p.protocol_type());
@@ -97,25 +99,48 @@ pub fn pick_graphics(choice: GraphicsChoice) -> (Graphics, Option<String>) {
                 note,
             )
         }
-        Err(e) => match forced {
-            Some(protocol) => (
-                Graphics {
-                    protocol,
-                    font: cell_size_from_window().unwrap_or((10, 20)),
-                    tmux,
-                },
-                Some(format!(
-                    "the terminal did not report its cell size ({e}); guessing"
-                )),
-            ),
-            None => (
-                Graphics {
-                    tmux,
-                    ..Graphics::halfblocks()
-                },
-                Some(format!("graphics query failed ({e}): half-blocks")),
-            ),
-        },
+        Err(e) => fallback_graphics(forced, tmux, &e),
+    }
+}
+
+/// ratatui-image's query reads the answers on a thread of its own; when
+/// the terminal does not answer it gives up waiting after two seconds (and
+/// says nothing: it falls back to half-blocks), but the thread stays blocked
+/// reading the keyboard, and then takes the first key the reviewer types.
+/// That is what happens inside tmux, which drops the query when passthrough
+/// is off. Ask for a status report, which tmux and every VT100 descendant
+/// answer: a waiting thread reads it as the end of its answers and exits,
+/// and the keys are the station's again. When the query had finished, the
+/// answer reaches the station instead, as a sequence crossterm discards.
+fn release_query_reader() {
+    use std::io::Write;
+    let mut out = stdout();
+    let _ = out.write_all(b"\x1b[5n").and_then(|()| out.flush());
+}
+
+fn fallback_graphics(
+    forced: Option<ProtocolType>,
+    tmux: bool,
+    e: &ratatui_image::errors::Errors,
+) -> (Graphics, Option<String>) {
+    match forced {
+        Some(protocol) => (
+            Graphics {
+                protocol,
+                font: cell_size_from_window().unwrap_or((10, 20)),
+                tmux,
+            },
+            Some(format!(
+                "the terminal did not report its cell size ({e}); guessing"
+            )),
+        ),
+        None => (
+            Graphics {
+                tmux,
+                ..Graphics::halfblocks()
+            },
+            Some(format!("graphics query failed ({e}): half-blocks")),
+        ),
     }
 }
 
