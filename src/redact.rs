@@ -185,13 +185,6 @@ pub fn finish_render(rgb: RgbImage, item: &Item, policy: &Policy) -> Result<Rend
     drop(rgb);
     let bytes = rebuild(&raw, format)?;
     drop(raw);
-    let checked = check_output(&bytes)?;
-    if checked != format {
-        return Err(RedactError::Encode {
-            format: format_name(format),
-            problem: format!("the encoder wrote {}", format_name(checked)),
-        });
-    }
     let mode = policy.output.redaction;
     let warnings = if mode != RedactionMode::Solid && !item.masks.is_empty() {
         vec![reversible_warning(mode)]
@@ -410,13 +403,20 @@ fn encode_raw(
 }
 
 /// The encoder's container rebuilt from the allowed parts only, so a
-/// future encoder that adds a segment or chunk cannot leak it; then checked.
+/// future encoder that adds a segment or chunk cannot leak it; then checked
+/// against the allowlist, and to be the format asked for.
 fn rebuild(raw: &[u8], format: OutputFormat) -> Result<Vec<u8>, RedactError> {
     let bytes = match format {
         OutputFormat::Jpeg => rebuild_jpeg(raw)?,
         OutputFormat::Png => rebuild_png(raw)?,
     };
-    check_output(&bytes)?;
+    let checked = check_output(&bytes)?;
+    if checked != format {
+        return Err(RedactError::Encode {
+            format: format_name(format),
+            problem: format!("the encoder wrote {}", format_name(checked)),
+        });
+    }
     Ok(bytes)
 }
 
