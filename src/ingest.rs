@@ -93,7 +93,7 @@ pub fn ingest(
     paths: &[PathBuf],
     progress: Progress<'_>,
 ) -> Result<IngestReport, IngestError> {
-    let (files, skipped) = collect_files(paths)?;
+    let (files, skipped) = collect_files(paths, ws.root())?;
     let previous: HashMap<PathBuf, String> = ws
         .items()?
         .0
@@ -197,10 +197,28 @@ fn flag_changed_originals(
     }
 }
 
-/// Files to ingest (sorted) and what was passed over, from files and folders.
-fn collect_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<FileReport>), IngestError> {
+/// Files to ingest (sorted) and what was passed over, from files and
+/// folders. Inside a folder, the workspace itself, hidden files and folders
+/// (`.DS_Store`, `.git`) and files that are plainly not pictures (a name
+/// without an image extension *and* bytes that are no image format, e.g.
+/// `notes.txt`) are passed over and reported; a file with an image name or
+/// an image's first bytes is always taken, so a broken photo still fails
+/// loudly. A file named on the command line is taken as given.
+fn collect_files(
+    paths: &[PathBuf],
+    workspace: &Path,
+) -> Result<(Vec<PathBuf>, Vec<FileReport>), IngestError> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
+    let workspace = std::fs::canonicalize(workspace).ok();
+    let skip = |skipped: &mut Vec<FileReport>, path: &Path, reason: &str| {
+        skipped.push(FileReport {
+            path: absolute(path),
+            outcome: Outcome::Skipped {
+                reason: reason.into(),
+            },
+        });
+    };
     for root in paths {
         let meta = std::fs::symlink_metadata(root).map_err(|source| IngestError::Walk {
             path: root.clone(),
@@ -211,10 +229,11 @@ fn collect_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<FileReport>), I
             files.push(absolute(root));
             continue;
         }
-        for entry in walkdir::WalkDir::new(root)
+        let mut walk = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
-        {
+            .into_iter();
+        while let Some(entry) = walk.next() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -238,15 +257,42 @@ fn collect_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<FileReport>), I
                 }
             };
             let ft = entry.file_type();
+            let hidden =
+                entry.depth() > 0 && entry.file_name().as_encoded_bytes().starts_with(b".");
             if ft.is_symlink() {
-                skipped.push(FileReport {
-                    path: absolute(entry.path()),
-                    outcome: Outcome::Skipped {
-                        reason: "symbolic link, not followed".into(),
-                    },
-                });
+                skip(&mut skipped, entry.path(), "symbolic link, not followed");
+            } else if ft.is_dir() {
+                if workspace.is_some() && std::fs::canonicalize(entry.path()).ok() == workspace {
+                    skip(
+                        &mut skipped,
+                        entry.path(),
+                        "the Veil workspace itself, never ingested",
+                    );
+                    walk.skip_current_dir();
+                } else if hidden {
+                    skip(
+                        &mut skipped,
+                        entry.path(),
+                        "hidden folder (its name starts with '.')",
+                    );
+                    walk.skip_current_dir();
+                }
             } else if ft.is_file() {
-                files.push(absolute(entry.path()));
+                if hidden {
+                    skip(
+                        &mut skipped,
+                        entry.path(),
+                        "hidden file (its name starts with '.')",
+                    );
+                } else if plainly_not_a_picture(entry.path()) {
+                    skip(
+                        &mut skipped,
+                        entry.path(),
+                        "not a picture (no image extension, and its bytes are no image format)",
+                    );
+                } else {
+                    files.push(absolute(entry.path()));
+                }
             }
         }
     }
@@ -492,6 +538,34 @@ impl Run<'_> {
             },
         }
     }
+}
+
+/// Extensions a photo or a scan may carry, including formats Veil names but
+/// does not read (so they are reported, not passed over).
+const IMAGE_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "tif", "tiff", "heic", "heif", "hif", "avif",
+    "dcm", "dicom", "dng", "gif", "bmp", "jp2", "j2k", "raw", "cr2", "nef", "arw",
+];
+
+/// No image extension, and the first bytes are no image format Veil knows
+/// (read or named): a text file, a document, an archive. An unreadable file
+/// is not "plainly" anything: it is taken, and its failure reported.
+fn plainly_not_a_picture(path: &Path) -> bool {
+    let image_name = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    if image_name {
+        return false;
+    }
+    let mut head = [0u8; 512];
+    let Ok(n) = std::fs::File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        f.read(&mut head)
+    }) else {
+        return false;
+    };
+    n == 0 || crate::image_io::sniff(&head[..n]) == Err(crate::image_io::DecodeError::NotAnImage)
 }
 
 /// An item already exists for these bytes.

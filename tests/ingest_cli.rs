@@ -444,3 +444,61 @@ fn make_deep(root: &std::path::Path, levels: usize, photo: &[u8]) {
         libc::close(fd);
     }
 }
+
+#[test]
+fn ingest_skips_the_workspace_hidden_files_and_plainly_non_picture_files_and_says_why() {
+    let s = Scratch::new(&["portrait_gps.jpg", "bad/not_an_image.jpg"]);
+    let o = s.originals();
+    std::fs::write(o.join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
+    std::fs::create_dir(o.join(".git")).unwrap();
+    std::fs::copy(o.join("portrait_gps.jpg"), o.join(".git/copy.jpg")).unwrap();
+    std::fs::write(o.join("notes.txt"), b"ward 7, bed 3\n").unwrap();
+    std::fs::write(o.join("empty.txt"), b"").unwrap();
+    // A photo without an image name is still a photo.
+    std::fs::copy(o.join("portrait_gps.jpg"), o.join("IMG_0002")).unwrap();
+    s.veil().arg("init").assert().success();
+    // The folder holding both the originals and the workspace, as
+    // `veil ingest .` from the folder above them would be.
+    let out = s
+        .veil()
+        .args(["ingest", "--json"])
+        .arg(s.dir.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = v["files"].as_array().unwrap();
+    let result = |name: &str| {
+        files
+            .iter()
+            .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(name)))
+            .unwrap_or_else(|| panic!("no result for {name} in {files:?}"))
+    };
+    let skipped_because = |name: &str, why: &str| {
+        let r = result(name);
+        assert_eq!(r["result"], "skipped", "{r}");
+        assert!(r["reason"].as_str().unwrap().contains(why), "{r}");
+    };
+    skipped_because("/ws", "the Veil workspace itself");
+    skipped_because(".DS_Store", "hidden file");
+    skipped_because(".git", "hidden folder");
+    skipped_because("notes.txt", "not a picture");
+    skipped_because("empty.txt", "not a picture");
+    // IMG_0002 holds portrait_gps.jpg's bytes: a photo, found by its bytes
+    // (the first in order is added, the other is its duplicate).
+    assert_eq!(result("IMG_0002")["result"], "added");
+    assert_eq!(result("portrait_gps.jpg")["result"], "duplicate");
+    // A broken photo is never passed over: it fails, and says so.
+    assert_eq!(result("not_an_image.jpg")["result"], "failed");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        !files.iter().any(|f| {
+            let p = f["path"].as_str().unwrap_or_default();
+            p.contains("/ws/") || p.contains("/.git/")
+        }),
+        "{files:?}"
+    );
+    // The summary counts what was passed over.
+    let text = s.veil().arg("ingest").arg(s.dir.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("5 skipped"), "{stdout}");
+}
