@@ -147,7 +147,7 @@ fn limits(l: &Limits) -> image::Limits {
     let mut lim = image::Limits::default();
     lim.max_image_width = Some(l.max_width);
     lim.max_image_height = Some(l.max_height);
-    lim.max_alloc = Some(l.max_alloc_mib.saturating_mul(1024 * 1024));
+    lim.max_alloc = Some(l.max_alloc_bytes());
     lim
 }
 

@@ -106,12 +106,7 @@ pub fn ingest(
         detector: detector.as_deref(),
         now: crate::ledger::now_ts(),
     };
-    let memory = Budget::new(
-        ws.policy
-            .limits
-            .ingest_memory_mib
-            .saturating_mul(1024 * 1024),
-    );
+    let memory = Budget::new(ws.policy.limits.ingest_memory_bytes());
     // Enough files queued to keep every core busy, and no more read ahead.
     let in_flight = Budget::new(2 * rayon::current_num_threads() as u64);
     let done = AtomicUsize::new(0);
@@ -407,12 +402,10 @@ impl Original<'_> {
     /// will then fail at once; one larger than the policy's limit is
     /// refused before it decodes, so it reserves only its file).
     fn memory_bytes(&self, policy: &crate::policy::Policy) -> u64 {
-        let file = self.bytes.len() as u64;
-        let limit = policy.limits.max_alloc_mib.saturating_mul(1024 * 1024);
+        let step = crate::memory::Step::Ingest;
         crate::image_io::memory_plan(&self.bytes, &policy.limits)
-            .map(|p| p.peak(crate::memory::Step::Ingest))
-            .filter(|&peak| peak <= limit)
-            .unwrap_or(file)
+            .filter(|p| p.check(step, &policy.limits).is_ok())
+            .map_or(self.bytes.len() as u64, |p| p.peak(step))
     }
 }
 
@@ -481,8 +474,7 @@ impl Run<'_> {
         claimed: &mut HashSet<String>,
     ) -> Result<Original<'p>, Outcome> {
         let Run { ws, now, .. } = self;
-        let max = ws.policy.limits.max_file_mib.saturating_mul(1024 * 1024);
-        let (bytes, sha) = match read_original(path, max) {
+        let (bytes, sha) = match read_original(path, ws.policy.limits.max_file_bytes()) {
             Ok(r) => r,
             Err(reason) => return Err(record_unreadable(ws, path, reason, now)),
         };

@@ -122,7 +122,7 @@ impl MemoryPlan {
     /// Refuse the image when `step` would need more than the policy allows.
     /// Ingest accepts a photo for every later step, so it checks the largest.
     pub fn check(&self, step: Step, limits: &Limits) -> Result<(), DecodeError> {
-        let limit = limits.max_alloc_mib.saturating_mul(MIB);
+        let limit = limits.max_alloc_bytes();
         let steps: &[Step] = match step {
             Step::Ingest => &[Step::Ingest, Step::Render, Step::Review],
             Step::Render => &[Step::Render],

@@ -159,6 +159,23 @@ impl Default for DetectorPolicy {
     }
 }
 
+impl Limits {
+    /// [`Limits::max_alloc_mib`] in bytes.
+    pub fn max_alloc_bytes(&self) -> u64 {
+        self.max_alloc_mib.saturating_mul(1024 * 1024)
+    }
+
+    /// [`Limits::max_file_mib`] in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_mib.saturating_mul(1024 * 1024)
+    }
+
+    /// [`Limits::ingest_memory_mib`] in bytes.
+    pub fn ingest_memory_bytes(&self) -> u64 {
+        self.ingest_memory_mib.saturating_mul(1024 * 1024)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

@@ -124,7 +124,7 @@ pub fn render_item(item: &Item, policy: &Policy) -> Result<Rendered, RedactError
     };
     let size = std::fs::metadata(path).map_err(read_err)?.len();
     let max_mib = policy.limits.max_file_mib;
-    if size > max_mib.saturating_mul(1024 * 1024) {
+    if size > policy.limits.max_file_bytes() {
         return Err(RedactError::OriginalTooLarge {
             path: path.clone(),
             size,

@@ -162,14 +162,17 @@ impl Services for LiveServices {
 
     fn render_output(&self, upright: &RgbImage, item: &Item) -> Result<OutputProof, String> {
         let policy = &self.ws.policy;
-        let (w, h) = item.oriented_size();
-        if upright.dimensions() != (w, h) {
-            return Err(format!(
-                "item {}: the original is {}x{} upright but the item says {w}x{h}; re-ingest it",
-                item.id,
-                upright.width(),
-                upright.height(),
-            ));
+        let (width, height) = item.oriented_size();
+        let (found_width, found_height) = upright.dimensions();
+        if (found_width, found_height) != (width, height) {
+            return Err(crate::redact::RedactError::SizeMismatch {
+                id: item.id.clone(),
+                width,
+                height,
+                found_width,
+                found_height,
+            }
+            .to_string());
         }
         let mut filled = upright.clone();
         crate::redact::fill_masks(&mut filled, &item.masks, policy);

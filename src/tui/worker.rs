@@ -207,7 +207,7 @@ fn run(jobs: Receiver<Job>, out: Sender<Msg>, policy: Policy, services: Arc<dyn 
                 Some(l) => {
                     // The proof is rendered beside the zoom levels: make
                     // room for it among the neighbours kept in memory.
-                    let limit = policy.limits.max_alloc_mib.saturating_mul(1024 * 1024);
+                    let limit = policy.limits.max_alloc_bytes();
                     cache.make_room(l.plan.peak(Step::Review), limit, Some(&item.id), 0);
                     out.send(preview(&l, &item, cells, graphics, services.as_ref()))
                 }
@@ -270,7 +270,7 @@ fn load(
     if let Some(l) = cache.get(&source.item_id) {
         return Some(l);
     }
-    let limit = policy.limits.max_alloc_mib.saturating_mul(1024 * 1024);
+    let limit = policy.limits.max_alloc_bytes();
     let loaded = read_original(source, policy, |need| {
         cache.make_room(need, limit, None, 0);
         true
@@ -284,7 +284,7 @@ fn prefetch(cache: &mut Cache, source: &Source, policy: &Policy, out: &Sender<Ms
     if cache.get(&source.item_id).is_some() {
         return;
     }
-    let limit = policy.limits.max_alloc_mib.saturating_mul(1024 * 1024);
+    let limit = policy.limits.max_alloc_bytes();
     let loaded = read_original(source, policy, |need| cache.make_room(need, limit, None, 1));
     if !matches!(loaded, Err(Unloaded::NoRoom)) {
         finish_load(cache, source, loaded, out);
@@ -338,8 +338,7 @@ fn read_original(
     let path = crate::text::printable_path(&source.path);
     let fail = |e: String| Unloaded::Failed(e);
     let meta = std::fs::metadata(&source.path).map_err(|e| fail(format!("{path}: {e}")))?;
-    let max = policy.limits.max_file_mib.saturating_mul(1024 * 1024);
-    if meta.len() > max {
+    if meta.len() > policy.limits.max_file_bytes() {
         return Err(fail(format!(
             "{path}: {} bytes, over the policy's {} MiB limit",
             meta.len(),
