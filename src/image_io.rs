@@ -1,6 +1,9 @@
 //! Decoding originals safely: format by content, decode limits from the
 //! policy, EXIF orientation applied so everything downstream works in the
-//! upright coordinates the reviewer sees.
+//! upright coordinates the reviewer sees. HEIF is decoded by `heic-decoder`
+//! (see [`heic`]), whose container transforms set the upright picture.
+
+mod heic;
 
 use crate::memory::{MemoryPlan, Step};
 use crate::policy::Limits;
@@ -17,6 +20,8 @@ pub enum SourceFormat {
     Png,
     Webp,
     Tiff,
+    /// HEIF with HEVC inside (HEIC: iPhones, many Android phones).
+    Heif,
 }
 
 impl SourceFormat {
@@ -26,15 +31,18 @@ impl SourceFormat {
             SourceFormat::Png => "png",
             SourceFormat::Webp => "webp",
             SourceFormat::Tiff => "tiff",
+            SourceFormat::Heif => "heif",
         }
     }
 
-    fn image_format(self) -> ImageFormat {
+    /// The `image` crate's decoder for this format; `None` for HEIF.
+    fn image_format(self) -> Option<ImageFormat> {
         match self {
-            SourceFormat::Jpeg => ImageFormat::Jpeg,
-            SourceFormat::Png => ImageFormat::Png,
-            SourceFormat::Webp => ImageFormat::WebP,
-            SourceFormat::Tiff => ImageFormat::Tiff,
+            SourceFormat::Jpeg => Some(ImageFormat::Jpeg),
+            SourceFormat::Png => Some(ImageFormat::Png),
+            SourceFormat::Webp => Some(ImageFormat::WebP),
+            SourceFormat::Tiff => Some(ImageFormat::Tiff),
+            SourceFormat::Heif => None,
         }
     }
 }
@@ -44,9 +52,9 @@ impl SourceFormat {
 pub enum DecodeError {
     #[error("empty file (0 bytes)")]
     Empty,
-    #[error("{0} is not supported (Veil reads JPEG, PNG, WebP and TIFF)")]
+    #[error("{0} is not supported (Veil reads JPEG, PNG, WebP, TIFF and HEIC/HEIF)")]
     Unsupported(String),
-    #[error("not an image Veil recognises (JPEG, PNG, WebP or TIFF expected)")]
+    #[error("not an image Veil recognises (JPEG, PNG, WebP, TIFF or HEIC/HEIF expected)")]
     NotAnImage,
     #[error("image is {width}x{height}, over the policy's limit of {max_width}x{max_height}")]
     TooLarge {
@@ -91,6 +99,9 @@ pub fn sniff(bytes: &[u8]) -> Result<SourceFormat, DecodeError> {
     }
     if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
         return Ok(SourceFormat::Tiff);
+    }
+    if crate::heif::is_heif(bytes) {
+        return Ok(SourceFormat::Heif);
     }
     Err(match unsupported_name(bytes) {
         Some(name) => DecodeError::Unsupported(name.to_string()),
@@ -154,8 +165,10 @@ fn limits(l: &Limits) -> image::Limits {
 /// Width and height from the header alone (before orientation), or `None`
 /// when the header cannot be read.
 pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
-    let format = sniff(bytes).ok()?;
-    ImageReader::with_format(Cursor::new(bytes), format.image_format())
+    let Some(image_format) = sniff(bytes).ok()?.image_format() else {
+        return heic::dimensions(bytes);
+    };
+    ImageReader::with_format(Cursor::new(bytes), image_format)
         .into_dimensions()
         .ok()
 }
@@ -164,7 +177,10 @@ pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 /// header cannot be read (decoding will then say why).
 pub fn memory_plan(bytes: &[u8], l: &Limits) -> Option<MemoryPlan> {
     let format = sniff(bytes).ok()?;
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let Some(image_format) = format.image_format() else {
+        return heic::memory_plan(bytes, l).ok();
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     reader.limits(limits(l));
     let mut decoder = reader.into_decoder().ok()?;
     let orientation = decoder.orientation().map(orientation_to_exif).unwrap_or(1);
@@ -216,8 +232,11 @@ pub fn decode_with(
     let format = sniff(bytes)?;
     check_complete(bytes, format)?;
     check_single_frame(bytes, format)?;
+    let Some(image_format) = format.image_format() else {
+        return heic::decode(bytes, l, step);
+    };
     let corrupt = |e: image::ImageError| map_image_error(e, format, l, bytes);
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     reader.limits(limits(l));
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
@@ -294,6 +313,7 @@ pub fn check_complete(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeEr
             Ok(())
         }
         SourceFormat::Tiff => Ok(()),
+        SourceFormat::Heif => heic::check_complete(bytes),
     }
 }
 
@@ -359,6 +379,10 @@ pub fn check_single_frame(bytes: &[u8], format: SourceFormat) -> Result<(), Deco
             }
             Ok(())
         }
+        SourceFormat::Heif => match heic::has_still_primary(bytes) {
+            true => Ok(()),
+            false => refuse("a HEIF image sequence with no still primary image"),
+        },
         SourceFormat::Jpeg => Ok(()),
     }
 }
@@ -667,10 +691,12 @@ mod tests {
         let mut heic = vec![0, 0, 0, 24];
         heic.extend_from_slice(b"ftypheic");
         heic.extend_from_slice(&[0; 8]);
-        assert_eq!(
-            sniff(&heic),
-            Err(DecodeError::Unsupported("HEIC/HEIF".into()))
-        );
+        assert_eq!(sniff(&heic), Ok(SourceFormat::Heif));
+        let mut avif = vec![0, 0, 0, 24];
+        avif.extend_from_slice(b"ftypavif");
+        avif.extend_from_slice(&[0; 4]);
+        avif.extend_from_slice(b"mif1");
+        assert_eq!(sniff(&avif), Err(DecodeError::Unsupported("AVIF".into())));
         let mut dicom = vec![0u8; 128];
         dicom.extend_from_slice(b"DICM");
         assert_eq!(sniff(&dicom), Err(DecodeError::Unsupported("DICOM".into())));

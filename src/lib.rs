@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod detect;
 pub mod gates;
+pub mod heif;
 pub mod image_io;
 pub mod ingest;
 pub mod item;

@@ -1,7 +1,8 @@
 //! What identifying metadata an original image file carries.
 //!
 //! The container is recognised by its content, never by the file name. JPEG
-//! segments, PNG chunks and WebP RIFF chunks are walked here; EXIF/TIFF IFDs
+//! segments, PNG chunks and WebP RIFF chunks are walked here, HEIF items in
+//! [`heif`]; EXIF/TIFF IFDs
 //! are parsed by kamadak-exif. Nothing in this module panics on hostile
 //! input, and all work is bounded by the input length and a few caps, so a
 //! reviewer always gets an inventory (with warnings) instead of a crash.
@@ -12,6 +13,8 @@ use exif::{Context, In, Tag, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+
+mod heif;
 
 /// What identifying metadata a file carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,7 +27,7 @@ pub struct Inventory {
     pub warnings: Vec<String>,
 }
 
-/// List the identifying metadata in an image file (JPEG, PNG, WebP or TIFF).
+/// List the identifying metadata in an image file (JPEG, PNG, WebP, TIFF or HEIF).
 pub fn inventory(bytes: &[u8]) -> Inventory {
     let mut c = Collector::default();
     if bytes.is_empty() {
@@ -37,10 +40,12 @@ pub fn inventory(bytes: &[u8]) -> Inventory {
         webp(bytes, &mut c);
     } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
         exif_block(bytes, Host::TiffFile, "TIFF", 0, &mut c);
+    } else if crate::heif::is_heif(bytes) {
+        heif::heif(bytes, &mut c);
     } else if bytes.starts_with(b"II+\0") || bytes.starts_with(b"MM\0+") {
         c.warn("BigTIFF is not supported: no metadata read".to_string());
     } else {
-        c.warn("not a JPEG, PNG, WebP or TIFF file: no metadata read".to_string());
+        c.warn("not a JPEG, PNG, WebP, TIFF or HEIF file: no metadata read".to_string());
     }
     c.finish()
 }
