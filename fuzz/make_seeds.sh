@@ -105,3 +105,11 @@ cp "$WORK"/ws/out/*.jpg "$C/output_allowlist/"
 echo "seeds in $C; the ledger's keys are in $WORK/ws/allowed_signers:"
 cat "$WORK/ws/allowed_signers"
 echo "(copy them to tests/fuzz_corpus/allowed_signers with the ledger to keep its signatures trusted)"
+
+# ---- HEIF seeds: small files from the pillow-heif 1.8.1 source package
+mkdir -p "$C/heif_container"
+python3 -m pip download --quiet --no-deps --no-binary :all: pillow-heif==1.8.1 -d "$WORK"
+tar -xzf "$WORK/pillow_heif-1.8.1.tar.gz" -C "$WORK"
+find "$WORK/pillow_heif-1.8.1/tests/images" -path '*nokia*' -prune -o \
+  \( -name '*.heic' -o -name '*.heif' -o -name '*.hif' \) -size -64k -print \
+  | xargs -I{} cp {} "$C/heif_container/"

@@ -59,11 +59,12 @@ const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz_corpus");
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 4] = [
+const TARGETS: [(&str, Check); 5] = [
     ("metadata_inventory", harness::metadata_inventory),
     ("output_allowlist", harness::output_allowlist),
     ("ledger_lines", harness::ledger_lines),
     ("decode_upright", harness::decode_upright),
+    ("heif_container", harness::heif_container),
 ];
 
 fn corpus_files() -> Vec<PathBuf> {

@@ -330,31 +330,6 @@ fn solid_png(path: &Path, width: u32, height: u32) {
     stream.finish().unwrap();
 }
 
-/// Run `cmd` and measure its peak resident memory in bytes, as the benches
-/// do: from a small Python parent, so the figure is the child's own and not
-/// this (multi-threaded, larger) test process's. `None` without python3.
-fn peak_rss(std_cmd: &std::process::Command) -> Option<(bool, u64, String)> {
-    let script = "import resource, subprocess, sys\n\
-r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n\
-sys.stderr.write(r.stdout + r.stderr)\n\
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, int(r.returncode == 0))\n";
-    let mut py = std::process::Command::new("python3");
-    py.arg("-c").arg(script).arg(std_cmd.get_program());
-    py.args(std_cmd.get_args());
-    for (k, v) in std_cmd.get_envs() {
-        match v {
-            Some(v) => py.env(k, v),
-            None => py.env_remove(k),
-        };
-    }
-    let out = py.output().ok()?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut fields = stdout.split_whitespace();
-    let bytes = fields.next()?.parse().ok()?;
-    let ok = fields.next()? == "1";
-    Some((ok, bytes, String::from_utf8_lossy(&out.stderr).into_owned()))
-}
-
 const MIB: u64 = 1024 * 1024;
 
 #[test]

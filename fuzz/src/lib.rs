@@ -110,6 +110,35 @@ pub fn decode_upright(bytes: &[u8]) {
     }
 }
 
+/// The HEIF container reader and the HEIC decoder, a young decoder, on
+/// hostile bytes: the item graph stays within its caps and the file, item
+/// data reads stay in bounds, and a decoded picture is upright (orientation
+/// 1), within the limits and the size its memory plan was checked for. The
+/// inventory holds its promises on the same bytes.
+pub fn heif_container(bytes: &[u8]) {
+    let map = veil::heif::parse(bytes);
+    assert!(map.items.len() <= 20_000 && map.properties.len() <= 20_000);
+    assert!(map.end <= bytes.len());
+    for item in map.items.iter().take(64) {
+        if let Some(data) = map.item_data(bytes, item.id, 1 << 20) {
+            assert!(data.len() <= bytes.len().max(1 << 20));
+        }
+    }
+    let parts = map.primary_parts();
+    assert!(parts.len() <= map.items.len().max(1));
+    let _ = map.items_past_end(bytes.len());
+    if let Ok(d) = veil::image_io::decode_upright(bytes, &DECODE_LIMITS) {
+        let l = DECODE_LIMITS;
+        assert_eq!((d.image.width(), d.image.height()), (d.width, d.height));
+        assert_eq!((d.plan.width, d.plan.height), (d.width, d.height));
+        assert!(d.width <= l.max_width && d.height <= l.max_height);
+        if d.format == veil::image_io::SourceFormat::Heif {
+            assert_eq!(d.orientation, 1, "a HEIF picture is upright once decoded");
+        }
+    }
+    metadata_inventory(bytes);
+}
+
 /// Text from a file reaches the terminal only with control characters
 /// (escape sequences, newlines, bidi overrides) escaped.
 fn assert_printable(s: &str) {
