@@ -157,3 +157,21 @@ fn a_withdrawn_item_back_in_review_says_so_in_its_title() {
     assert!(screen.contains("WITHDRAWN"), "{screen}");
     snapshot("tui_withdrawn_item", &app);
 }
+
+#[test]
+fn a_heic_photo_lists_its_hidden_images_groups_and_thumbnails_in_the_metadata_panel() {
+    // The panel shows what the inventory of a real HEIC found: the other
+    // image of a stereo pair and its group, each marked not released.
+    let bytes = include_bytes!("samples/heif/stereo_pair.heic");
+    let mut items = veil::tui::testing::queue();
+    items[0].format = "heif".into();
+    items[0].metadata = veil::metadata::inventory(bytes).findings;
+    let mut app = app_with(items);
+    show_frame(&mut app);
+    let screen = render(&app);
+    assert!(
+        screen.contains("HEIF-image") && screen.contains("HEIF-group"),
+        "{screen}"
+    );
+    snapshot("tui_heif_metadata", &app);
+}
