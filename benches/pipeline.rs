@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the steps after detection, on a 1 MP photo:
 //! render (orient, fill masks, encode, allowlist check) beside a plain
 //! decode + encode, the review pane's picture (compose + halfblocks/sixel
-//! encode), and `verify` of a 2,000-entry ledger. The full table at 1, 12
+//! encode), `verify` of a 2,000-entry ledger, and decoding a 12 MP iPhone
+//! HEIC beside the same picture as a JPEG. The full table at 1, 12
 //! and 48 MP with the peers: `cargo run --release --example bench_report`.
 //!
 //!     cargo bench --bench pipeline
@@ -119,5 +120,26 @@ fn verify(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, render, verify);
+/// A 12 MP iPhone HEIC (3024x4032 grid, irot) and the same upright picture
+/// as a quality-92 JPEG, each decoded to upright 8-bit RGB.
+fn decode_heic(c: &mut Criterion) {
+    let heic = include_bytes!("../tests/samples/heif/arrow.heic");
+    let limits = veil::policy::Limits::default();
+    let upright = veil::image_io::decode_upright(heic, &limits)
+        .expect("decode the HEIC")
+        .image
+        .to_rgb8();
+    let jpeg = veil::redact::encode(&upright, veil::policy::OutputFormat::Jpeg, 92).expect("jpeg");
+    let mut g = c.benchmark_group("12mp_decode");
+    g.sample_size(10);
+    g.bench_function("heic", |b| {
+        b.iter(|| veil::image_io::decode_upright(black_box(heic), &limits).map(|d| d.width))
+    });
+    g.bench_function("jpeg_same_picture", |b| {
+        b.iter(|| veil::image_io::decode_upright(black_box(&jpeg), &limits).map(|d| d.width))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, render, verify, decode_heic);
 criterion_main!(benches);

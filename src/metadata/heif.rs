@@ -126,6 +126,13 @@ pub(super) fn heif(b: &[u8], c: &mut Collector) {
     let parts: BTreeSet<u32> = map.primary_parts().into_iter().collect();
     if let Some(p) = primary {
         transforms(&map, p, c);
+        let of = map.references_from(p, b"thmb");
+        if !of.is_empty() {
+            c.warn(format!(
+                "HEIF: the primary image (item {p}) is also marked as a thumbnail of item {}; Veil reviews and releases item {p}, the one 'pitm' names",
+                ids(&of)
+            ));
+        }
     }
     // Tiles of any other image are listed with that image, not alone.
     let tiles: BTreeSet<u32> = map
@@ -407,5 +414,61 @@ fn properties(map: &Heif, c: &mut Collector) {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::heif::tests::{bx, full, heif_with};
+
+    fn infe(id: u16, kind: &[u8; 4]) -> Vec<u8> {
+        let mut p = id.to_be_bytes().to_vec();
+        p.extend([0, 0]);
+        p.extend(kind);
+        p.push(0);
+        full(b"infe", 2, 0, &p)
+    }
+
+    #[test]
+    fn tiles_are_not_listed_alone_but_descriptions_and_a_primary_marked_as_thumbnail_are() {
+        // Item 2 is the primary grid of tile 1, and says it is a thumbnail
+        // of item 3; item 3 carries a user description.
+        let mut iinf = 3u16.to_be_bytes().to_vec();
+        for (id, kind) in [(1, b"hvc1"), (2, b"grid"), (3, b"hvc1")] {
+            iinf.extend(infe(id, kind));
+        }
+        let udes = full(b"udes", 0, 0, b"en\0Ward 7 bed 3\0J. Doe\0\0");
+        let ipma = full(b"ipma", 0, 0, &[0, 0, 0, 1, 0, 3, 1, 0x81]);
+        let iref = full(
+            b"iref",
+            0,
+            0,
+            &[
+                bx(b"dimg", &[0, 2, 0, 1, 0, 1]),
+                bx(b"thmb", &[0, 2, 0, 1, 0, 3]),
+            ]
+            .concat(),
+        );
+        let file = heif_with(&[
+            full(b"pitm", 0, 0, &[0, 2]),
+            full(b"iinf", 0, 0, &iinf),
+            bx(b"iprp", &[bx(b"ipco", &udes), ipma].concat()),
+            iref,
+        ]);
+        let inv = super::super::inventory(&file);
+        let text = format!("{:?}", inv);
+        assert!(text.contains("other image item 3"), "{text}");
+        assert!(!text.contains("item 1 "), "a tile listed alone: {text}");
+        assert!(
+            text.contains("Ward 7 bed 3") && text.contains("J. Doe"),
+            "{text}"
+        );
+        assert!(
+            inv.warnings
+                .iter()
+                .any(|w| w.contains("also marked as a thumbnail of item 3")),
+            "{:?}",
+            inv.warnings
+        );
     }
 }
