@@ -325,3 +325,22 @@ fn a_200_mp_heic_over_the_memory_limit_and_a_30000x30000_claim_are_refused_at_in
         peak / MIB
     );
 }
+
+#[test]
+fn a_grid_heic_plans_three_times_its_32_bit_planes_as_measured() {
+    // arrow.heic: a 4032x3024 grid of 4:2:0 tiles turned by irot. The
+    // decoder's planes are 4 bytes a sample; tiles, canvas and the turned
+    // copy are held at once (see src/image_io/heic.rs for the measurement).
+    let bytes = sample("arrow.heic");
+    let plan = veil::image_io::memory_plan(&bytes, &limits()).unwrap();
+    let planes = 4032 * 3024 * 4 * 3 / 2;
+    assert_eq!((plan.width, plan.height), (3024, 4032));
+    assert_eq!(plan.native, planes);
+    assert_eq!(plan.decoder, 2 * planes + bytes.len() as u64);
+    let single = veil::image_io::memory_plan(&sample("astronaut.heic"), &limits()).unwrap();
+    assert_eq!(
+        single.decoder,
+        sample("astronaut.heic").len() as u64,
+        "no grid, no turn"
+    );
+}
