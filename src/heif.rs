@@ -105,11 +105,20 @@ pub struct Heif {
     pub end: usize,
     /// Problems met while reading (truncated box, bad count).
     pub warnings: Vec<String>,
+    /// `references` by (from, kind) and by (to, kind), for lookups that
+    /// stay linear in a crafted file.
+    from_index: BTreeMap<(u32, Fourcc), Vec<u32>>,
+    to_index: BTreeMap<(u32, Fourcc), Vec<u32>>,
 }
 
 /// Most items, properties, references or groups read from one file: an
-/// iPhone's 48 MP grid has 48 tiles; Nokia's bursts a few dozen images.
-const MAX_ENTRIES: usize = 20_000;
+/// iPhone's 48 MP grid has 48 tiles, a 200 MP grid a few hundred, Nokia's
+/// bursts a few dozen images.
+const MAX_ENTRIES: usize = 4096;
+/// Most item ids read from all references, all property associations, or
+/// all group members together, so that no lookup over them is quadratic in
+/// a crafted file's size.
+const MAX_LINKS: usize = 1 << 16;
 
 /// Whether `bytes` start with a `ftyp` box naming a HEIF brand coded with
 /// HEVC (AVIF, the same container with AV1 inside, is not one).
@@ -315,6 +324,15 @@ pub fn parse(b: &[u8]) -> Heif {
             _ => h.other.push(other(b, bx)),
         }
     }
+    for r in &h.references {
+        h.from_index
+            .entry((r.from, r.kind))
+            .or_default()
+            .extend(&r.to);
+        for &to in &r.to {
+            h.to_index.entry((to, r.kind)).or_default().push(r.from);
+        }
+    }
     h
 }
 
@@ -376,8 +394,15 @@ fn meta(b: &[u8], bx: &BoxAt, h: &mut Heif) {
                             members,
                         })
                     })();
+                    // At most MAX_ENTRIES groups, so this sum stays small.
+                    let links: usize = h.groups.iter().map(|g| g.members.len()).sum();
                     match group {
-                        Some(group) if h.groups.len() < MAX_ENTRIES => h.groups.push(group),
+                        Some(group)
+                            if h.groups.len() < MAX_ENTRIES
+                                && links + group.members.len() <= MAX_LINKS =>
+                        {
+                            h.groups.push(group)
+                        }
                         _ => h.warnings.push(bad("grpl")),
                     }
                 }
@@ -504,6 +529,13 @@ fn iref(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
         let to = (0..n.min(r.left()))
             .map(|_| r.id(v >= 1))
             .collect::<Option<Vec<_>>>()?;
+        let links: usize = h.references.iter().map(|r| r.to.len()).sum();
+        if links + to.len() > MAX_LINKS {
+            h.warnings.push(format!(
+                "HEIF: more than {MAX_LINKS} item references; the rest not read"
+            ));
+            break;
+        }
         if h.references.len() < MAX_ENTRIES {
             h.references.push(Reference {
                 kind: e.kind,
@@ -530,7 +562,8 @@ fn iprp(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
                 let mut r = Reader::new(&b[e.payload..e.end]);
                 let (v, flags) = r.full()?;
                 let n = r.u32()? as usize;
-                for _ in 0..n.min(r.left()) {
+                let mut links = 0usize;
+                for _ in 0..n.min(r.left()).min(MAX_ENTRIES) {
                     let id = r.id(v >= 1)?;
                     let k = r.u8()? as usize;
                     let mut list = Vec::with_capacity(k);
@@ -541,6 +574,13 @@ fn iprp(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
                             u16::from(r.u8()? & 0x7F)
                         };
                         list.push(index);
+                    }
+                    links += list.len();
+                    if links > MAX_LINKS {
+                        h.warnings.push(format!(
+                            "HEIF: more than {MAX_LINKS} property associations; the rest not read"
+                        ));
+                        break;
                     }
                     h.associations.entry(id).or_default().extend(list);
                 }
@@ -613,20 +653,15 @@ impl Heif {
 
     /// The ids that item `from` references with `kind`.
     pub fn references_from(&self, from: u32, kind: &Fourcc) -> Vec<u32> {
-        self.references
-            .iter()
-            .filter(|r| r.from == from && &r.kind == kind)
-            .flat_map(|r| r.to.iter().copied())
-            .collect()
+        self.from_index
+            .get(&(from, *kind))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The items referencing `to` with `kind` (thumbnails, auxiliary images).
     pub fn references_to(&self, to: u32, kind: &Fourcc) -> Vec<u32> {
-        self.references
-            .iter()
-            .filter(|r| r.to.contains(&to) && &r.kind == kind)
-            .map(|r| r.from)
-            .collect()
+        self.to_index.get(&(to, *kind)).cloned().unwrap_or_default()
     }
 
     /// The bytes of item `id`, up to `max` bytes; `None` when its location

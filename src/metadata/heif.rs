@@ -365,18 +365,24 @@ fn image_item(map: &Heif, item: &heif::Item, name: &str, c: &mut Collector) {
 /// Properties that can carry identifying data or that Veil does not know,
 /// each listed once with the items that use it.
 fn properties(map: &Heif, c: &mut Collector) {
-    for (index, p) in map.properties.iter().enumerate() {
-        let index = u16::try_from(index + 1).unwrap_or(u16::MAX);
-        let users: Vec<u32> = map
-            .associations
-            .iter()
-            .filter(|(_, list)| list.contains(&index))
-            .map(|(id, _)| *id)
-            .collect();
+    // Who uses each property, in one pass over the associations.
+    let mut users_of: Vec<Vec<u32>> = vec![Vec::new(); map.properties.len()];
+    for (id, list) in &map.associations {
+        for &index in list {
+            if let Some(users) = usize::from(index)
+                .checked_sub(1)
+                .and_then(|i| users_of.get_mut(i))
+                && users.last() != Some(id)
+            {
+                users.push(*id);
+            }
+        }
+    }
+    for (p, users) in map.properties.iter().zip(&users_of) {
         let of = if users.is_empty() {
             "no item".to_string()
         } else {
-            format!("item {}", ids(&users))
+            format!("item {}", ids(users))
         };
         match p {
             Property::Colour { kind, payload } if kind == b"prof" || kind == b"rICC" => {
@@ -467,6 +473,57 @@ mod tests {
             inv.warnings
                 .iter()
                 .any(|w| w.contains("also marked as a thumbnail of item 3")),
+            "{:?}",
+            inv.warnings
+        );
+    }
+
+    #[test]
+    fn a_file_of_thousands_of_items_properties_and_links_is_listed_in_bounded_work() {
+        // 4096 items, 4096 properties, every item associated with 255 of
+        // them and referencing 64 others: lookups once quadratic in this.
+        let n: u16 = 4096;
+        let mut iinf = n.to_be_bytes().to_vec();
+        for id in 1..=n {
+            iinf.extend(infe(id, b"hvc1"));
+        }
+        let ipco: Vec<u8> = (0..n).flat_map(|_| bx(b"zzzz", &[])).collect();
+        let mut ipma = u32::from(n).to_be_bytes().to_vec();
+        for id in 1..=n {
+            ipma.extend(id.to_be_bytes());
+            ipma.push(255);
+            for k in 0..255u16 {
+                ipma.extend(((id.wrapping_add(k) % n) + 1).to_be_bytes());
+            }
+        }
+        let mut thmb = Vec::new();
+        for id in 1..=n {
+            let mut p = id.to_be_bytes().to_vec();
+            p.extend(64u16.to_be_bytes());
+            for k in 0..64u16 {
+                p.extend(((id + k) % n + 1).to_be_bytes());
+            }
+            thmb.extend(bx(b"thmb", &p));
+        }
+        let file = heif_with(&[
+            full(b"pitm", 0, 0, &[0, 1]),
+            full(b"iinf", 0, 0, &iinf),
+            bx(
+                b"iprp",
+                &[bx(b"ipco", &ipco), full(b"ipma", 0, 1, &ipma)].concat(),
+            ),
+            full(b"iref", 0, 0, &thmb),
+        ]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(super::super::inventory(&file));
+        });
+        let inv = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("still listing after 30 s: work not bounded");
+        assert!(inv.findings.len() <= 2000);
+        assert!(
+            inv.warnings.iter().any(|w| w.contains("the rest not read")),
             "{:?}",
             inv.warnings
         );
