@@ -54,6 +54,8 @@ pub enum DecodeError {
     Empty,
     #[error("{0} is not supported (Veil reads JPEG, PNG, WebP, TIFF and HEIC/HEIF)")]
     Unsupported(String),
+    #[error("this HEIF file uses something the HEIC decoder does not read: {0}")]
+    UnsupportedHeif(String),
     #[error("not an image Veil recognises (JPEG, PNG, WebP, TIFF or HEIC/HEIF expected)")]
     NotAnImage,
     #[error("image is {width}x{height}, over the policy's limit of {max_width}x{max_height}")]

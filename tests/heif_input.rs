@@ -272,6 +272,15 @@ fn hostile_heic_files_each_get_a_clear_error_and_never_a_panic() {
     // A container size that the coded picture does not have.
     let lie = refusal(&with_ispe(sample("astronaut.heic"), 4000, 4000));
     assert!(lie.contains("'ispe'") && lie.contains("512x512"), "{lie}");
+    // An item coded with something other than HEVC says so.
+    let mut av1 = sample("astronaut.heic");
+    let at = av1.windows(4).position(|w| w == b"hvc1").unwrap();
+    av1[at..at + 4].copy_from_slice(b"av01");
+    let other = refusal(&av1);
+    assert!(
+        other.starts_with("this HEIF file uses something the HEIC decoder does not read"),
+        "{other}"
+    );
     // Cuts and flips of real files: an error or a picture, never a panic.
     for name in [
         "zpug_three_images.heic",

@@ -26,9 +26,7 @@ fn corrupt(problem: impl Into<String>) -> DecodeError {
 
 fn decoder_error(e: HeifError) -> DecodeError {
     match e {
-        HeifError::Unsupported(what) => {
-            DecodeError::Unsupported(format!("this kind of HEIF image ({what})"))
-        }
+        HeifError::Unsupported(what) => DecodeError::UnsupportedHeif(what.to_string()),
         other => corrupt(other.to_string()),
     }
 }
