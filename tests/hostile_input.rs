@@ -45,6 +45,9 @@ fn unsupported_formats_are_named_and_the_rest_carry_on() {
     let mut heic = vec![0, 0, 0, 24];
     heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
     std::fs::write(o.join("IMG_0001.HEIC"), &heic).unwrap();
+    let mut avif = vec![0, 0, 0, 24];
+    avif.extend_from_slice(b"ftypavif\0\0\0\0mif1avif");
+    std::fs::write(o.join("photo.avif"), &avif).unwrap();
     let mut dicom = vec![0u8; 128];
     dicom.extend_from_slice(b"DICM\x02\x00\x00\x00");
     std::fs::write(o.join("scan.dcm"), &dicom).unwrap();
@@ -58,7 +61,13 @@ fn unsupported_formats_are_named_and_the_rest_carry_on() {
             .unwrap()
             .to_string()
     };
-    assert!(reason("IMG_0001.HEIC").contains("HEIC/HEIF is not supported"));
+    // HEIC is read; this one is only a file type box, with no image in it.
+    assert!(
+        reason("IMG_0001.HEIC").contains("heif: the file names no primary image"),
+        "{}",
+        reason("IMG_0001.HEIC")
+    );
+    assert!(reason("photo.avif").contains("AVIF is not supported"));
     assert!(reason("scan.dcm").contains("DICOM is not supported"));
     assert!(reason("zero.jpg").contains("empty file"));
     assert!(reason("notes.jpg").contains("not an image"));

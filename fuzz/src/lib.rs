@@ -124,8 +124,13 @@ pub fn heif_container(bytes: &[u8]) {
             assert!(data.len() <= bytes.len().max(1 << 20));
         }
     }
+    // The primary and what it is derived from, each once; ids that name no
+    // item may be among them (a crafted reference), so bound by the links.
     let parts = map.primary_parts();
-    assert!(parts.len() <= map.items.len().max(1));
+    let links: usize = map.references.iter().map(|r| r.to.len()).sum();
+    assert!(parts.len() <= 1 + links);
+    let unique: std::collections::BTreeSet<_> = parts.iter().collect();
+    assert_eq!(unique.len(), parts.len());
     let _ = map.items_past_end(bytes.len());
     if let Ok(d) = veil::image_io::decode_upright(bytes, &DECODE_LIMITS) {
         let l = DECODE_LIMITS;
