@@ -105,14 +105,7 @@ fn animated_and_multi_page_files_are_refused_by_name_and_odd_pixel_formats_are_t
     assert!(reason("multipage.tiff").contains("multi-page TIFF"));
     for ok in ["cmyk.jpg", "gray16.png", "gray_alpha.png", "scan.tiff"] {
         assert_eq!(result_for(&files, ok)["result"], "added", "{ok}");
-        let id = s.item(ok)["id"].as_str().unwrap().to_string();
-        let out = s.dir.path().join(format!("{id}.jpg"));
-        s.veil()
-            .args(["render", &id, "--out"])
-            .arg(&out)
-            .assert()
-            .success();
-        let img = image::open(&out).unwrap();
+        let img = image::open(s.render(ok)).unwrap();
         assert_eq!(
             (img.width(), img.height()),
             (

@@ -103,6 +103,18 @@ impl Scratch {
         v.sort_by_key(|i| i["source"].as_str().unwrap_or("").to_string());
         v
     }
+    /// `veil render` of the item whose source is named `name`, to
+    /// `<scratch>/<id>.jpg`; the output's path.
+    pub fn render(&self, name: &str) -> PathBuf {
+        let id = self.item(name)["id"].as_str().unwrap().to_string();
+        let out = self.dir.path().join(format!("{id}.jpg"));
+        self.veil()
+            .args(["render", &id, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    }
     /// The item whose source file is named `name`.
     pub fn item(&self, name: &str) -> Value {
         self.items()
@@ -140,6 +152,28 @@ pub fn covers(outer: &Value, inner: &Value) -> bool {
         && f(outer, "y") <= f(inner, "y")
         && f(outer, "x") + f(outer, "w") >= f(inner, "x") + f(inner, "w")
         && f(outer, "y") + f(outer, "h") >= f(inner, "y") + f(inner, "h")
+}
+
+/// Every tag `exiftool -a -G1` reads from `file` outside the groups a
+/// metadata-free output has (its own, the file system's, File, JFIF).
+pub fn exiftool_tags_beyond_jfif(exiftool: &str, file: &Path) -> Vec<String> {
+    let o = std::process::Command::new(exiftool)
+        .args(["-a", "-G1", "-s", "-j"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v[0].as_object()
+        .unwrap()
+        .keys()
+        .filter(|key| {
+            !matches!(
+                key.split(':').next().unwrap(),
+                "SourceFile" | "ExifTool" | "System" | "File" | "JFIF" | "Composite"
+            )
+        })
+        .cloned()
+        .collect()
 }
 
 /// `exiftool` on PATH, or a message saying the oracle test is skipped.
