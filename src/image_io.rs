@@ -224,7 +224,8 @@ pub fn decode_upright(bytes: &[u8], l: &Limits) -> Result<Decoded, DecodeError> 
 
 /// Like [`decode_upright`] but with a known orientation (from the item),
 /// so the output matches what was reviewed even if the decoder disagrees,
-/// and for `step`, whose memory plan must fit the policy's limit.
+/// and for `step`, whose memory plan must fit the policy's limit. A HEIF is
+/// upright from its own transforms and ignores `orientation` (always 1).
 pub fn decode_with(
     bytes: &[u8],
     l: &Limits,
