@@ -185,13 +185,7 @@ fn compare_with_libheif(name: &str, ours: &image::RgbImage) {
         ours.dimensions(),
         "{name}: libheif's size"
     );
-    let diff: u64 = ours
-        .as_raw()
-        .iter()
-        .zip(theirs.as_raw())
-        .map(|(a, b)| u64::from(a.abs_diff(*b)))
-        .sum();
-    let mean = diff as f64 / ours.as_raw().len() as f64;
+    let mean = mean_abs_diff(ours, &theirs);
     assert!(
         mean < 1.5,
         "{name}: mean difference from libheif {mean:.3} levels"

@@ -1,5 +1,8 @@
 //! The rendered derivative: orientation, masks, determinism, no metadata.
 
+mod common;
+
+use common::mean_abs_diff;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -260,17 +263,6 @@ fn a_rotated_photo_renders_upright_and_its_mask_lands_on_the_face() {
     let turned_ccw = image::imageops::rotate270(&crop(&stored, stored_box));
     assert!(mean_abs_diff(&face_upright, &turned_cw) < 8.0);
     assert!(mean_abs_diff(&face_upright, &turned_ccw) > 20.0);
-}
-
-fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let total: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    total as f64 / a.as_raw().len() as f64
 }
 
 #[test]

@@ -212,3 +212,14 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, int(r.retur
     let ok = fields.next()? == "1";
     Some((ok, bytes, String::from_utf8_lossy(&out.stderr).into_owned()))
 }
+
+pub fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    total as f64 / a.as_raw().len() as f64
+}
