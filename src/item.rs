@@ -111,6 +111,19 @@ impl MaskKind {
         }
     }
 
+    /// The one letter that labels this kind's outlines on screen (colour
+    /// alone does not tell kinds apart: colour-blind operators, `mono`).
+    pub fn letter(self) -> char {
+        match self {
+            MaskKind::Face => 'F',
+            MaskKind::Identifier => 'I',
+            MaskKind::Screen => 'S',
+            MaskKind::Tattoo => 'T',
+            MaskKind::Reflection => 'R',
+            MaskKind::Other => 'O',
+        }
+    }
+
     /// The kind after this one in the cycle.
     pub fn next(self) -> MaskKind {
         let i = MaskKind::ALL.iter().position(|k| *k == self).unwrap_or(0);

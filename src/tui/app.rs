@@ -3,6 +3,7 @@
 
 use super::action::Focus;
 use super::geometry::{self, Viewport};
+pub use super::image::Picture;
 use super::image::{FrameRequest, Graphics, MaskOutline};
 use super::theme::Theme;
 use super::view;
@@ -75,13 +76,6 @@ pub enum ImageStatus {
     Loading,
     Ready,
     Failed(String),
-}
-
-/// A picture of the image pane, encoded for the terminal.
-#[derive(Clone)]
-pub struct Picture {
-    pub request: FrameRequest,
-    pub protocol: Protocol,
 }
 
 /// The state of the compressed/mobile preview.

@@ -63,15 +63,87 @@ impl Graphics {
 }
 
 /// Outline colour of each mask kind: fixed, so operators learn them once.
+/// Each is a whole percent a channel, so a sixel register (which holds
+/// percent) shows it exactly.
 pub fn kind_rgb(kind: MaskKind) -> [u8; 3] {
-    match kind {
-        MaskKind::Face => [255, 64, 64],
-        MaskKind::Identifier => [255, 176, 0],
-        MaskKind::Screen => [0, 200, 255],
-        MaskKind::Tattoo => [200, 90, 255],
-        MaskKind::Reflection => [70, 240, 120],
-        MaskKind::Other => [240, 240, 240],
+    let pct = match kind {
+        MaskKind::Face => [100, 25, 25],
+        MaskKind::Identifier => [100, 69, 0],
+        MaskKind::Screen => [0, 78, 100],
+        MaskKind::Tattoo => [78, 35, 100],
+        MaskKind::Reflection => [27, 94, 47],
+        MaskKind::Other => [94, 94, 94],
+    };
+    pct.map(|p: u16| ((p * 255 + 50) / 100) as u8)
+}
+
+/// The dark line around each outline and the letters of its label.
+pub const SHADOW: [u8; 3] = [0, 0, 0];
+
+/// The overlay's colours, in ink-layer order: ink `k` is `inks()[k - 1]`.
+pub fn inks() -> [[u8; 3]; 1 + MaskKind::ALL.len()] {
+    let mut all = [SHADOW; 1 + MaskKind::ALL.len()];
+    for (slot, kind) in all[1..].iter_mut().zip(MaskKind::ALL) {
+        *slot = kind_rgb(kind);
     }
+    all
+}
+
+/// The ink number of a colour of [`inks`].
+fn ink_number(colour: [u8; 3]) -> u8 {
+    inks()
+        .iter()
+        .position(|c| *c == colour)
+        .map_or(0, |i| i as u8 + 1)
+}
+
+/// The pane's picture before encoding: the pixels, and which of them are
+/// overlay (outline, shadow, label) rather than photograph, so an encoder
+/// that must reduce colours keeps the overlay's exact and apart.
+pub struct Canvas {
+    pub rgb: RgbImage,
+    /// One entry a pixel: 0 for the photograph or backdrop, `k` for ink
+    /// `inks()[k - 1]`; empty when nothing is drawn over the picture.
+    pub ink: Vec<u8>,
+    /// Mask labels to draw as text cells (half-blocks only; on a pixel
+    /// protocol they are drawn into the pixels).
+    pub labels: Vec<CellLabel>,
+}
+
+impl Canvas {
+    /// A picture with nothing drawn over it.
+    pub fn plain(rgb: RgbImage) -> Canvas {
+        Canvas {
+            rgb,
+            ink: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    fn paint(&mut self, x: u32, y: u32, colour: [u8; 3]) {
+        if x >= self.rgb.width() || y >= self.rgb.height() {
+            return;
+        }
+        if self.ink.is_empty() {
+            self.ink = vec![0; self.rgb.as_raw().len() / 3];
+        }
+        self.rgb.put_pixel(x, y, Rgb(colour));
+        self.ink[(y * self.rgb.width() + x) as usize] = ink_number(colour);
+    }
+}
+
+/// A mask's label as text, in cells of the pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellLabel {
+    pub col: u16,
+    pub row: u16,
+    pub text: String,
+    pub kind: MaskKind,
+}
+
+/// What a mask's outline is labelled with: its kind's letter and number.
+pub fn label_text(kind: MaskKind, id: u32) -> String {
+    format!("{}{id}", kind.letter())
 }
 
 /// One mask as the frame draws it.
@@ -152,9 +224,9 @@ impl Pyramid {
 }
 
 /// Build the pane's picture from the upright image.
-pub fn compose_frame(image: &Pyramid, req: &FrameRequest) -> RgbImage {
+pub fn compose_frame(image: &Pyramid, req: &FrameRequest) -> Canvas {
     let (pw, ph) = req.graphics.pane_pixels(req.cells);
-    let mut canvas = RgbImage::from_pixel(pw.max(1), ph.max(1), BACKDROP);
+    let mut canvas = Canvas::plain(RgbImage::from_pixel(pw.max(1), ph.max(1), BACKDROP));
     let v = &req.viewport;
     let full = image.full();
     let Some(src) = v.rect.clamp_to(full.width(), full.height()) else {
@@ -181,7 +253,7 @@ pub fn compose_frame(image: &Pyramid, req: &FrameRequest) -> RgbImage {
     };
     let ox = pw.saturating_sub(dw) / 2;
     let oy = ph.saturating_sub(dh) / 2;
-    imageops::replace(&mut canvas, &shown, i64::from(ox), i64::from(oy));
+    imageops::replace(&mut canvas.rgb, &shown, i64::from(ox), i64::from(oy));
     let clip = Rect::new(ox, oy, dw, dh);
     let sx = dw as f64 / src.w as f64;
     let sy = dh as f64 / src.h as f64;
@@ -197,21 +269,93 @@ pub fn compose_frame(image: &Pyramid, req: &FrameRequest) -> RgbImage {
         let y0 = oy as f64 + (m.rect.y as f64 - src.y as f64) * sy;
         let x1 = ox as f64 + (m.rect.right() as f64 - src.x as f64) * sx;
         let y1 = oy as f64 + (m.rect.bottom() as f64 - src.y as f64) * sy;
-        let colour = Rgb(kind_rgb(m.kind));
+        let colour = kind_rgb(m.kind);
         let selected = Some(m.id) == req.selected;
         let band = if selected { 3 * t } else { t };
+        let edges = (x0, y0, x1, y1);
         // A dark line just outside keeps the outline visible on bright skin.
-        outline(
-            &mut canvas,
-            &clip,
-            (x0, y0, x1, y1),
-            -(t as i64),
-            t,
-            Rgb([0, 0, 0]),
-        );
-        outline(&mut canvas, &clip, (x0, y0, x1, y1), 0, band, colour);
+        outline(&mut canvas, &clip, edges, -(t as i64), t, SHADOW);
+        outline(&mut canvas, &clip, edges, 0, band, colour);
+        label(&mut canvas, &clip, edges, t, m, req.graphics);
     }
     canvas
+}
+
+/// Label a mask's outline with its kind's letter and number, on a tag of
+/// the kind's colour just above its top-left corner (inside the outline
+/// when there is no room above), kept within the photo's part of the pane.
+fn label(
+    canvas: &mut Canvas,
+    clip: &Rect,
+    (x0, y0, x1, y1): (f64, f64, f64, f64),
+    t: u32,
+    m: &MaskOutline,
+    g: Graphics,
+) {
+    let text = label_text(m.kind, m.id);
+    let (cw, ch) = g.cell_pixels();
+    let halfblocks = g.protocol == ProtocolType::Halfblocks;
+    // Glyphs are 8×8; scale them to about a cell's height.
+    let scale = ((ch + 4) / 9).max(1);
+    let n = text.chars().count() as u32;
+    let (w, h) = if halfblocks {
+        (n * cw, ch)
+    } else {
+        (n * 8 * scale + 2 * scale, 9 * scale)
+    };
+    let (left, top) = (x0.round() as i64, y0.round() as i64);
+    let (right, bottom) = (x1.round() as i64, y1.round() as i64);
+    let (cl, ct) = (i64::from(clip.x), i64::from(clip.y));
+    let (cr, cb) = (i64::from(clip.right()), i64::from(clip.bottom()));
+    if right <= cl || left >= cr || bottom <= ct || top >= cb {
+        return;
+    }
+    let (w, h) = (i64::from(w), i64::from(h));
+    let x = left.clamp(cl, (cr - w).max(cl));
+    let above = top - i64::from(t) - h;
+    let y = if above >= ct {
+        above
+    } else {
+        (top + i64::from(t) * 3).clamp(ct, (cb - h).max(ct))
+    };
+    let (Ok(x), Ok(y)) = (u32::try_from(x), u32::try_from(y)) else {
+        return;
+    };
+    if halfblocks {
+        canvas.labels.push(CellLabel {
+            col: (x / cw.max(1)) as u16,
+            row: (y / ch.max(1)) as u16,
+            text,
+            kind: m.kind,
+        });
+        return;
+    }
+    let colour = kind_rgb(m.kind);
+    for dy in 0..h as u32 {
+        for dx in 0..w as u32 {
+            canvas.paint(x + dx, y + dy, colour);
+        }
+    }
+    for (i, c) in text.chars().enumerate() {
+        let Some(glyph) = font8x8::legacy::BASIC_LEGACY.get(c as usize) else {
+            continue;
+        };
+        let gx = x + scale + i as u32 * 8 * scale;
+        for (row, bits) in glyph.iter().enumerate() {
+            for col in 0..8u32 {
+                if bits & (1 << col) == 0 {
+                    continue;
+                }
+                for sy in 0..scale {
+                    for sx in 0..scale {
+                        let px = gx + col * scale + sx;
+                        let py = y + scale + row as u32 * scale + sy;
+                        canvas.paint(px, py, SHADOW);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Outline thickness in device pixels.
@@ -225,12 +369,12 @@ fn thickness(g: Graphics) -> u32 {
 /// Draw a band `width` pixels wide starting `inset` pixels inside the
 /// rectangle's edge (negative: outside), clipped to `clip`.
 fn outline(
-    img: &mut RgbImage,
+    canvas: &mut Canvas,
     clip: &Rect,
     (x0, y0, x1, y1): (f64, f64, f64, f64),
     inset: i64,
     width: u32,
-    colour: Rgb<u8>,
+    colour: [u8; 3],
 ) {
     let x0 = x0.round() as i64 + inset;
     let y0 = y0.round() as i64 + inset;
@@ -247,11 +391,8 @@ fn outline(
         let cy1 = by.min(i64::from(clip.bottom()));
         for y in cy0..cy1 {
             for x in cx0..cx1 {
-                if let (Ok(x), Ok(y)) = (u32::try_from(x), u32::try_from(y))
-                    && x < img.width()
-                    && y < img.height()
-                {
-                    img.put_pixel(x, y, colour);
+                if let (Ok(x), Ok(y)) = (u32::try_from(x), u32::try_from(y)) {
+                    canvas.paint(x, y, colour);
                 }
             }
         }
@@ -262,9 +403,30 @@ fn outline(
     fill((x1 - w).max(x0), y0, x1, y1); // right
 }
 
+/// A picture of the image pane, encoded for the terminal.
+#[derive(Clone)]
+pub struct Picture {
+    pub request: FrameRequest,
+    pub protocol: Protocol,
+    /// Mask labels drawn as text over the picture (half-blocks only).
+    pub labels: Vec<CellLabel>,
+}
+
+/// Compose and encode the pane's picture for `req`.
+pub fn render(image: &Pyramid, req: FrameRequest, kitty_id: u32) -> Result<Picture, String> {
+    let mut canvas = compose_frame(image, &req);
+    let labels = std::mem::take(&mut canvas.labels);
+    let protocol = encode(canvas, req.cells, req.graphics, kitty_id)?;
+    Ok(Picture {
+        request: req,
+        protocol,
+        labels,
+    })
+}
+
 /// Fit a finished picture (the mobile preview) into a pane of `cells`,
 /// never enlarging it beyond its own pixels on a real graphics protocol.
-pub fn compose_fitted(picture: &RgbImage, cells: (u16, u16), g: Graphics) -> RgbImage {
+pub fn compose_fitted(picture: &RgbImage, cells: (u16, u16), g: Graphics) -> Canvas {
     let (pw, ph) = g.pane_pixels(cells);
     let mut canvas = RgbImage::from_pixel(pw.max(1), ph.max(1), BACKDROP);
     let (w, h) = (picture.width().max(1), picture.height().max(1));
@@ -281,16 +443,19 @@ pub fn compose_fitted(picture: &RgbImage, cells: (u16, u16), g: Graphics) -> Rgb
         i64::from(pw.saturating_sub(dw) / 2),
         i64::from(ph.saturating_sub(dh) / 2),
     );
-    canvas
+    Canvas::plain(canvas)
 }
 
 /// Encode a picture of exactly `cells` × cell pixels for the terminal.
 pub fn encode(
-    picture: RgbImage,
+    picture: Canvas,
     cells: (u16, u16),
     g: Graphics,
     kitty_id: u32,
 ) -> Result<Protocol, String> {
+    let Canvas {
+        rgb: picture, ink, ..
+    } = picture;
     let size = Size::new(cells.0, cells.1);
     // ratatui-image's encoders take an owned DynamicImage; ours the pixels.
     let img = DynamicImage::ImageRgb8;
@@ -311,7 +476,7 @@ pub fn encode(
                 let _ = write!(data, "\x1b[{}X\x1b[1B", cells.0);
             }
             let _ = write!(data, "\x1b[{}A", cells.1);
-            data.push_str(&super::sixel::encode(&picture));
+            data.push_str(&super::sixel::encode(&picture, &ink, &inks()));
             if g.tmux {
                 data = tmux_passthrough(&data);
             }
@@ -366,7 +531,7 @@ mod tests {
     #[test]
     fn the_whole_image_is_fitted_and_centred_on_the_backdrop() {
         let img = Pyramid::new(RgbImage::from_pixel(100, 50, Rgb([200, 200, 200])));
-        let pic = compose_frame(&img, &request(vec![], None));
+        let pic = compose_frame(&img, &request(vec![], None)).rgb;
         assert_eq!(pic.dimensions(), (40, 40));
         assert_eq!(*pic.get_pixel(0, 0), BACKDROP);
         assert_eq!(*pic.get_pixel(20, 20), Rgb([200, 200, 200]));
@@ -380,11 +545,11 @@ mod tests {
             kind: MaskKind::Face,
             rect: Rect::new(25, 25, 50, 20),
         };
-        let pic = compose_frame(&img, &request(vec![m.clone()], None));
+        let pic = compose_frame(&img, &request(vec![m.clone()], None)).rgb;
         // fit scale 0.4: the mask's left edge is at x = 10, top at y = 10 + 10.
         assert_eq!(*pic.get_pixel(10, 25), Rgb(kind_rgb(MaskKind::Face)));
         assert_eq!(*pic.get_pixel(11, 25), Rgb([200, 200, 200]));
-        let sel = compose_frame(&img, &request(vec![m], Some(1)));
+        let sel = compose_frame(&img, &request(vec![m], Some(1))).rgb;
         assert_eq!(*sel.get_pixel(12, 25), Rgb(kind_rgb(MaskKind::Face)));
     }
 
@@ -428,11 +593,166 @@ mod tests {
             tmux: true,
         };
         let pic = RgbImage::from_pixel(8, 16, Rgb([10, 200, 30]));
-        let Ok(Protocol::Sixel(s)) = encode(pic, (2, 2), g, 1) else {
+        let Ok(Protocol::Sixel(s)) = encode(Canvas::plain(pic), (2, 2), g, 1) else {
             panic!("expected sixel");
         };
         assert!(s.data.starts_with("\x1bPtmux;\x1b\x1b"));
         assert!(s.data.ends_with("\x1b\x1b\\\x1b\\"));
         assert_eq!(s.data.matches("\x1bPtmux;").count(), 1);
+    }
+
+    fn sixel_request(w: u32, h: u32, masks: Vec<MaskOutline>) -> FrameRequest {
+        let graphics = Graphics {
+            protocol: ProtocolType::Sixel,
+            font: (10, 20),
+            tmux: false,
+        };
+        let cells = (60, 30);
+        let pane = graphics.pane_pixels(cells);
+        FrameRequest {
+            item_id: "x".into(),
+            viewport: viewport((w, h), pane, 100, (w as f64 / 2.0, h as f64 / 2.0)),
+            cells,
+            masks,
+            selected: Some(3),
+            graphics,
+        }
+    }
+
+    /// One mask of every kind, spread over a photo of `w`×`h`.
+    fn every_kind(w: u32, h: u32) -> Vec<MaskOutline> {
+        MaskKind::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &kind)| MaskOutline {
+                id: i as u32 + 1,
+                kind,
+                rect: Rect::new(
+                    10 + (i as u32 % 3) * w / 3,
+                    40 + (i as u32 / 3) * h / 2,
+                    w / 4,
+                    h / 5,
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn in_sixel_every_outline_is_its_exact_colour_and_no_photo_pixel_takes_one() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/faces/astronaut.jpg");
+        let photo = image::open(path).expect("sample photo").to_rgb8();
+        // Paint the photo with colours right beside the outlines' own (a
+        // red lip, a cyan monitor glow): the encoder must keep them apart.
+        let mut photo = photo;
+        for (i, kind) in MaskKind::ALL.iter().enumerate() {
+            let [r, g, b] = kind_rgb(*kind);
+            for y in 0..20 {
+                for x in 0..40 {
+                    let near = Rgb([r.saturating_sub(3), g.saturating_add(2), b]);
+                    photo.put_pixel(440 + x % 40, 20 + i as u32 * 30 + y, near);
+                }
+            }
+        }
+        let (w, h) = photo.dimensions();
+        let canvas = compose_frame(&Pyramid::new(photo), &sixel_request(w, h, every_kind(w, h)));
+        let (cw, ch) = canvas.rgb.dimensions();
+        let ink = canvas.ink.clone();
+        let sixel = super::super::sixel::encode(&canvas.rgb, &ink, &inks());
+        let d = icy_sixel::SixelImage::decode(sixel.as_bytes()).expect("our sixel decodes");
+        assert_eq!(
+            (d.width, d.height),
+            (cw as usize, ch.div_ceil(6) as usize * 6)
+        );
+        let all = inks();
+        let mut seen = [0usize; 1 + MaskKind::ALL.len()];
+        for (i, q) in d
+            .pixels
+            .chunks_exact(4)
+            .take((cw * ch) as usize)
+            .enumerate()
+        {
+            let got = [q[0], q[1], q[2]];
+            match ink[i] {
+                0 => assert!(
+                    !all.contains(&got),
+                    "photo pixel {i} shows the overlay colour {got:?}"
+                ),
+                k => {
+                    assert_eq!(got, all[usize::from(k) - 1], "ink {k} at pixel {i}");
+                    seen[usize::from(k) - 1] += 1;
+                }
+            }
+        }
+        // The shadow and every kind's outline and label were drawn.
+        assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+    }
+
+    #[test]
+    fn each_outline_carries_its_label_in_the_pixels_and_as_cells_in_halfblocks() {
+        let (w, h) = (300, 200);
+        let img = Pyramid::new(RgbImage::from_pixel(w, h, Rgb([200, 200, 200])));
+        let masks = vec![MaskOutline {
+            id: 7,
+            kind: MaskKind::Screen,
+            rect: Rect::new(100, 100, 80, 60),
+        }];
+        let req = sixel_request(w, h, masks.clone());
+        let canvas = compose_frame(&img, &req);
+        assert!(canvas.labels.is_empty(), "drawn into the pixels");
+        // The tag sits just above the outline: its colour, with black
+        // letters, and as wide as two glyphs and a margin (scale 2).
+        let scale = 2;
+        // Fitted to the 600×600 pane: scale 2, the photo 600×400 at y 100.
+        let (left, top) = (200, 100 + 200);
+        let tag_y = top - thickness(req.graphics) - 9 * scale;
+        let row: Vec<[u8; 3]> = (left..left + 18 * scale)
+            .map(|x| canvas.rgb.get_pixel(x, tag_y + 4 * scale).0)
+            .collect();
+        assert!(row.contains(&kind_rgb(MaskKind::Screen)));
+        assert!(row.contains(&SHADOW), "letters in the tag");
+        assert!(
+            row.iter()
+                .all(|c| *c == SHADOW || *c == kind_rgb(MaskKind::Screen))
+        );
+
+        let mut half = request(
+            vec![MaskOutline {
+                rect: Rect::new(50, 30, 20, 10),
+                ..masks[0].clone()
+            }],
+            None,
+        );
+        half.selected = None;
+        // 100×50 fitted to 40×40 pixels (40×20 cells): scale 0.4, the photo
+        // from y 10; the mask's corner at pixel (20, 22), its label one
+        // cell above the outline, at row (22 - 1 - 2) / 2.
+        let small = Pyramid::new(RgbImage::from_pixel(100, 50, Rgb([200, 200, 200])));
+        let canvas = compose_frame(&small, &half);
+        assert_eq!(
+            canvas.labels,
+            vec![CellLabel {
+                col: 20,
+                row: 9,
+                text: "S7".into(),
+                kind: MaskKind::Screen
+            }]
+        );
+    }
+
+    #[test]
+    fn the_outline_colours_are_whole_percents_and_told_apart() {
+        let all = inks();
+        for c in all {
+            for v in c {
+                let p = (u32::from(v) * 100 + 127) / 255;
+                assert_eq!(u32::from(v), (p * 255 + 50) / 100, "{c:?}");
+            }
+        }
+        for (i, a) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|b| b != a), "{a:?} twice");
+        }
+        let letters: std::collections::BTreeSet<char> =
+            MaskKind::ALL.iter().map(|k| k.letter()).collect();
+        assert_eq!(letters.len(), MaskKind::ALL.len());
     }
 }

@@ -9,6 +9,13 @@
 //! no dithering: smooth skin shows faint banding, but no pixel is moved or
 //! invented, which is what a reviewer judging a photo needs. The result is
 //! checked against icy_sixel's decoder in the tests.
+//!
+//! Mask outlines and labels are not part of the photograph: they arrive as
+//! a separate ink layer and take registers of their own, set to their exact
+//! colours, which no photo pixel is mapped to. The median cut sees only the
+//! photo's pixels, so its palette does not drift toward the outlines (a box
+//! holding an outline's red and a lip's pink would paint the lips red), and
+//! a photo register that would land on an ink's colour is moved one step.
 
 use image::RgbImage;
 use std::fmt::Write as _;
@@ -16,8 +23,15 @@ use std::fmt::Write as _;
 /// Colour registers used; terminals with sixel support have at least 256.
 const COLOURS: usize = 255;
 
+/// A colour as a sixel register holds it: percent of each channel.
+fn percent(c: [u8; 3]) -> [u32; 3] {
+    c.map(|v| (u32::from(v) * 100 + 127) / 255)
+}
+
 /// The sixel image (DCS … ST) of `img`, square pixels, every pixel drawn.
-pub fn encode(img: &RgbImage) -> String {
+/// `ink` is empty, or holds one entry a pixel: 0 for the photograph, `k`
+/// for the overlay colour `inks[k - 1]`, drawn exactly.
+pub fn encode(img: &RgbImage, ink: &[u8], inks: &[[u8; 3]]) -> String {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let mut out = String::with_capacity(w * h / 2 + 4096);
     let _ = write!(out, "\x1bP9;1;0q\"1;1;{w};{h}");
@@ -25,13 +39,33 @@ pub fn encode(img: &RgbImage) -> String {
         out.push_str("\x1b\\");
         return out;
     }
-    let (palette, lut) = median_cut(img);
-    for (i, c) in palette.iter().enumerate() {
-        let pct = |v: u8| (u32::from(v) * 100 + 127) / 255;
-        let _ = write!(out, "#{i};2;{};{};{}", pct(c[0]), pct(c[1]), pct(c[2]));
+    let inks = &inks[..inks.len().min(COLOURS / 2)];
+    let reserved: Vec<[u32; 3]> = inks.iter().map(|&c| percent(c)).collect();
+    let (palette, lut) = median_cut(img, ink, inks.len(), COLOURS - inks.len());
+    for (i, &c) in reserved.iter().enumerate() {
+        let _ = write!(out, "#{i};2;{};{};{}", c[0], c[1], c[2]);
     }
-    let indices: Vec<u8> = img.pixels().map(|p| lut[bin(p.0)]).collect();
-    let n = palette.len();
+    for (i, &c) in palette.iter().enumerate() {
+        let mut c = percent(c);
+        // A photo register never shows an ink's exact colour: step green
+        // toward the middle until it is clear of every ink.
+        let down = c[1] >= 50;
+        while reserved.contains(&c) {
+            c[1] = if down { c[1] - 1 } else { c[1] + 1 };
+        }
+        let r = i + inks.len();
+        let _ = write!(out, "#{r};2;{};{};{}", c[0], c[1], c[2]);
+    }
+    let offset = inks.len() as u8;
+    let indices: Vec<u8> = img
+        .pixels()
+        .enumerate()
+        .map(|(i, p)| match ink_of(ink, i, inks.len()) {
+            Some(k) => k,
+            None => lut[bin(p.0)] + offset,
+        })
+        .collect();
+    let n = palette.len() + inks.len();
     // Per band: the six-bit column of every colour, and where each colour
     // starts and ends, so a colour used in one corner costs only its span.
     let mut bits = vec![0u8; n * w];
@@ -86,6 +120,15 @@ pub fn encode(img: &RgbImage) -> String {
     out
 }
 
+/// The register of pixel `i` if an ink of the `n` covers it; an ink
+/// number past them is drawn as the photo is.
+fn ink_of(ink: &[u8], i: usize, n: usize) -> Option<u8> {
+    match ink.get(i) {
+        Some(&k) if k != 0 && usize::from(k) <= n => Some(k - 1),
+        _ => None,
+    }
+}
+
 /// `n` copies of sixel character `ch`, run-length coded when shorter.
 fn push_run(out: &mut String, ch: u8, n: usize) {
     match n {
@@ -102,15 +145,19 @@ fn bin(p: [u8; 3]) -> usize {
     (usize::from(p[0] >> 3) << 10) | (usize::from(p[1] >> 3) << 5) | usize::from(p[2] >> 3)
 }
 
-/// A palette of at most [`COLOURS`] colours and, for each histogram bin,
-/// its palette index: the box of the median cut it ended in.
-fn median_cut(img: &RgbImage) -> (Vec<[u8; 3]>, Vec<u8>) {
+/// A palette of at most `colours` colours for the photo's pixels (those
+/// with no ink) and, for each histogram bin, its palette index: the box of
+/// the median cut it ended in.
+fn median_cut(img: &RgbImage, ink: &[u8], inks: usize, colours: usize) -> (Vec<[u8; 3]>, Vec<u8>) {
     // Per bin: pixels, and the sum of their true colours, so a palette entry
     // is the mean of the pixels it stands for (a flat colour comes back as
     // itself, not as its bin's centre).
     let mut counts = vec![0u32; 1 << 15];
     let mut sums = vec![[0u64; 3]; 1 << 15];
-    for p in img.pixels() {
+    for (i, p) in img.pixels().enumerate() {
+        if ink_of(ink, i, inks).is_some() {
+            continue;
+        }
         let b = bin(p.0);
         counts[b] += 1;
         for (s, v) in sums[b].iter_mut().zip(p.0) {
@@ -129,7 +176,7 @@ fn median_cut(img: &RgbImage) -> (Vec<[u8; 3]>, Vec<u8>) {
     // at its median.
     let population = |bins: &[(u16, u32)]| bins.iter().map(|x| u64::from(x.1)).sum::<u64>();
     let mut boxes: Vec<(usize, usize, u64)> = vec![(0, bins.len(), population(&bins))];
-    while boxes.len() < COLOURS {
+    while boxes.len() < colours {
         let pick = boxes
             .iter()
             .enumerate()
@@ -191,8 +238,8 @@ mod tests {
     /// come in bands of six rows, so the decoder's image is as tall as the
     /// bands; rows past the picture must be left undrawn (transparent).
     fn decoded(img: &RgbImage) -> icy_sixel::SixelImage {
-        let mut d =
-            icy_sixel::SixelImage::decode(encode(img).as_bytes()).expect("our sixel decodes");
+        let mut d = icy_sixel::SixelImage::decode(encode(img, &[], &[]).as_bytes())
+            .expect("our sixel decodes");
         let (w, h) = (img.width() as usize, img.height() as usize);
         assert_eq!(d.width, w);
         assert_eq!(d.height, h.div_ceil(6) * 6);
@@ -246,7 +293,7 @@ mod tests {
 
     #[test]
     fn tiny_and_empty_pictures_are_well_formed() {
-        assert!(encode(&RgbImage::new(0, 0)).ends_with("\x1b\\"));
+        assert!(encode(&RgbImage::new(0, 0), &[], &[]).ends_with("\x1b\\"));
         let d = decoded(&RgbImage::from_pixel(1, 1, Rgb([1, 2, 3])));
         assert_eq!((d.width, d.height), (1, 1));
     }

@@ -1,8 +1,8 @@
 //! Fixed, deterministic review-station states for the unit and snapshot
 //! tests (no terminal, no workspace, no threads, fixed clock).
 
-use super::app::{App, Clock, Picture, PreviewShown};
-use super::image::{Graphics, Pyramid, compose_fitted, compose_frame, encode};
+use super::app::{App, Clock, PreviewShown};
+use super::image::{Graphics, Pyramid, compose_fitted, encode, render};
 use super::theme::Theme;
 use super::update::{Msg, update};
 use crate::item::{
@@ -144,17 +144,10 @@ pub fn show_frame(app: &mut App) -> Vec<super::update::Effect> {
         return Vec::new();
     };
     let (w, h) = item.oriented_size();
-    let picture = compose_frame(&Pyramid::new(photo(w, h)), &req);
-    let Ok(protocol) = encode(picture, req.cells, req.graphics, 1) else {
+    let Ok(picture) = render(&Pyramid::new(photo(w, h)), req, 1) else {
         return Vec::new();
     };
-    update(
-        app,
-        Msg::FrameReady(Box::new(Picture {
-            request: req,
-            protocol,
-        })),
-    )
+    update(app, Msg::FrameReady(Box::new(picture)))
 }
 
 /// A finished mobile preview of the current item, as the worker would

@@ -3,10 +3,10 @@
 
 use super::action::{Focus, Scope, Section, help_entries};
 use super::app::{App, ImageStatus, Message, Overlay, PreviewState, Tone};
-use super::image::kind_rgb;
+use super::image::{kind_rgb, label_text};
 use super::update::unverified;
 use crate::gates::{Gate, GateMethod, zoom_label};
-use crate::item::{Item, ItemState, MaskOrigin};
+use crate::item::{Item, ItemState, MaskKind, MaskOrigin};
 use crate::text::printable;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -239,6 +239,14 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
         && pic.request.cells == (area.width, area.height)
     {
         f.render_widget(Image::new(&pic.protocol), area);
+        for l in &pic.labels {
+            if l.row >= area.height || l.col >= area.width {
+                continue;
+            }
+            let width = (area.width - l.col).min(l.text.chars().count() as u16);
+            let at = Rect::new(area.x + l.col, area.y + l.row, width, 1);
+            f.render_widget(Span::styled(l.text.as_str(), kind_tag(l.kind)), at);
+        }
         return;
     }
     match app.images.get(&item.id) {
@@ -252,6 +260,13 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
             placeholder(f, area, &text, t.muted);
         }
     }
+}
+
+/// A mask label's style: black on the kind's outline colour, as the
+/// label is drawn into the pixels on a graphics protocol.
+fn kind_tag(kind: MaskKind) -> Style {
+    let [r, g, b] = kind_rgb(kind);
+    Style::default().fg(Color::Black).bg(Color::Rgb(r, g, b))
 }
 
 fn placeholder(f: &mut Frame, area: Rect, text: &str, style: Style) {
@@ -295,7 +310,6 @@ fn mask_panel(f: &mut Frame, app: &App, area: Rect) {
     let mut lines = Vec::new();
     match app.selected_mask() {
         Some(m) => {
-            let [r, g, bl] = kind_rgb(m.kind);
             let origin = match &m.origin {
                 MaskOrigin::Detector {
                     detector,
@@ -309,8 +323,8 @@ fn mask_panel(f: &mut Frame, app: &App, area: Rect) {
                 MaskOrigin::Manual => "drawn by hand".into(),
             };
             lines.push(Line::from(vec![
-                Span::styled("■ ", Style::default().fg(Color::Rgb(r, g, bl))),
-                Span::styled(format!("#{} {}", m.id, m.kind), t.title),
+                Span::styled(label_text(m.kind, m.id), kind_tag(m.kind)),
+                Span::styled(format!(" {}", m.kind), t.title),
                 Span::styled(format!(" · {origin}"), t.muted),
             ]));
             lines.push(Line::from(format!(
@@ -338,20 +352,24 @@ fn mask_panel(f: &mut Frame, app: &App, area: Rect) {
         None => lines.push(Line::styled("No mask selected (Tab).", t.muted)),
     }
     let left = unverified(item, min).len();
-    let counts: Vec<String> = item
-        .mask_counts()
-        .iter()
-        .map(|(k, n)| format!("{n} {k}"))
-        .collect();
     if !item.masks.is_empty() {
-        lines.push(Line::styled(counts.join(", "), t.muted));
+        // The legend: each kind present, as its outlines are labelled.
+        let mut legend = Vec::new();
+        for (k, n) in item.mask_counts() {
+            if !legend.is_empty() {
+                legend.push(Span::styled(" · ", t.muted));
+            }
+            legend.push(Span::styled(k.letter().to_string(), kind_tag(k)));
+            legend.push(Span::styled(format!(" {k} ×{n}"), t.muted));
+        }
+        lines.push(Line::from(legend));
         lines.push(if left == 0 {
             Line::styled("all masks seen at minimum zoom", t.ok)
         } else {
             Line::styled(format!("{left} mask(s) still to verify"), t.warn)
         });
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 fn metadata_panel(f: &mut Frame, app: &App, area: Rect) {
@@ -601,6 +619,16 @@ fn help(f: &mut Frame, app: &App, area: Rect) {
                 Span::raw(description),
             ]));
         }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Outline labels", t.title));
+    for kinds in MaskKind::ALL.chunks(3) {
+        let mut legend = Vec::new();
+        for k in kinds {
+            legend.push(Span::styled(k.letter().to_string(), kind_tag(*k)));
+            legend.push(Span::raw(format!(" {:<12}", k.as_str())));
+        }
+        lines.push(Line::from(legend));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(

@@ -5,8 +5,8 @@
 //! Jobs are taken newest-first: a burst of zoom keys renders only the last
 //! view, a preview comes next, and prefetching the neighbours comes last.
 
-use super::app::{Picture, PreviewShown};
-use super::image::{FrameRequest, Graphics, Pyramid, compose_fitted, compose_frame, encode};
+use super::app::PreviewShown;
+use super::image::{FrameRequest, Graphics, Pyramid, compose_fitted, encode, render};
 use super::services::Services;
 use super::update::Msg;
 use crate::image_io::{decode_with, memory_plan};
@@ -186,19 +186,13 @@ fn run(jobs: Receiver<Job>, out: Sender<Msg>, policy: Policy, services: Arc<dyn 
         }
         let sent = if let Some((source, req)) = pending.frame.take() {
             match load(&mut cache, &source, &policy, &out) {
-                Some(l) => {
-                    let picture = compose_frame(&l.upright, &req);
-                    match encode(picture, req.cells, req.graphics, KITTY_PANE) {
-                        Ok(protocol) => out.send(Msg::FrameReady(Box::new(Picture {
-                            request: req,
-                            protocol,
-                        }))),
-                        Err(error) => out.send(Msg::ImageFailed {
-                            item_id: source.item_id,
-                            error,
-                        }),
-                    }
-                }
+                Some(l) => match render(&l.upright, req, KITTY_PANE) {
+                    Ok(picture) => out.send(Msg::FrameReady(Box::new(picture))),
+                    Err(error) => out.send(Msg::ImageFailed {
+                        item_id: source.item_id,
+                        error,
+                    }),
+                },
                 None => Ok(()),
             }
         } else if let Some((item, cells, graphics)) = pending.preview.take() {
