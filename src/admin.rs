@@ -207,6 +207,43 @@ pub const DEMO_ADMIN_KEY: &str = "demo-admin_ed25519";
 /// The demo administrator's name, as its entries record it.
 pub const DEMO_ADMIN_NAME: &str = "Demo Administrator (demo only, not a real trust root)";
 
+/// Where `veil demo` keeps the demo reviewer's key, for a user with no
+/// reviewer identity of their own: inside the demo workspace, like the
+/// demo administrator's.
+pub const DEMO_REVIEWER_KEY: &str = "demo-reviewer_ed25519";
+/// The demo reviewer's name, as its entries record it.
+pub const DEMO_REVIEWER_NAME: &str = "Demo Reviewer (demo only)";
+
+/// Whether this workspace's trust root is the demo's own administrator
+/// (its key in the workspace): only then does a workspace key sign.
+fn is_demo(ws: &Workspace) -> Result<bool, AdminError> {
+    let Some(root) = state(ws)?.root else {
+        return Ok(false);
+    };
+    let demo = ws.root().join(DEMO_ADMIN_KEY);
+    Ok(demo.is_file()
+        && Reviewer::from_key_file(&root.name, &demo)
+            .is_ok_and(|k| k.fingerprint() == root.fingerprint))
+}
+
+/// The reviewer who signs here: this user's identity; or, when the user
+/// has none and the workspace is a demo (its trust root the demo
+/// administrator), the demo's own reviewer. A real workspace never signs
+/// with a key that lies in it.
+pub fn reviewer_for(ws: &Workspace) -> Result<Reviewer, crate::keys::KeyError> {
+    match Reviewer::load() {
+        Err(crate::keys::KeyError::NoIdentity) if is_demo(ws).unwrap_or(false) => {
+            let path = ws.root().join(DEMO_REVIEWER_KEY);
+            if path.is_file() {
+                Reviewer::from_key_file(DEMO_REVIEWER_NAME, &path)
+            } else {
+                Err(crate::keys::KeyError::NoIdentity)
+            }
+        }
+        other => other,
+    }
+}
+
 /// The administrator key, named as the ledger's trust root names it: the
 /// user's administrator key, or in a demo workspace the demo's own.
 pub fn load_admin(ws: &Workspace) -> Result<Reviewer, AdminError> {
@@ -244,20 +281,43 @@ pub fn demo_trust(ws: &Workspace) -> Result<Vec<String>, AdminError> {
             path.display()
         ));
     }
-    match Reviewer::load() {
-        Ok(r) if state(ws)?.principal_of(&r.fingerprint()).is_none() => {
-            let admin = load_admin(ws)?;
-            enrol(ws, &admin, Enrolment::of(&r))?;
+    let reviewer = match Reviewer::load() {
+        Ok(r) => r,
+        Err(crate::keys::KeyError::NoIdentity) => {
+            // No identity of the user's own: the demo signs as its own,
+            // clearly labelled reviewer, so a first run can approve.
+            let path = ws.root().join(DEMO_REVIEWER_KEY);
+            if !path.exists() {
+                Reviewer::generate(DEMO_REVIEWER_NAME)
+                    .and_then(|k| k.write_key(&path))
+                    .map_err(|e| AdminError::Refused(e.to_string()))?;
+            }
+            let r = Reviewer::from_key_file(DEMO_REVIEWER_NAME, &path)
+                .map_err(|e| AdminError::Refused(e.to_string()))?;
+            if state(ws)?.principal_of(&r.fingerprint()).is_none() {
+                said.push(format!(
+                    "You have no reviewer key yet, so you review as the demo's own reviewer ({DEMO_REVIEWER_NAME}; key {}).",
+                    path.display()
+                ));
+            }
+            r
+        }
+        Err(e) => {
+            said.push(format!(
+                "Your reviewer key cannot be used ({e}); you can look, but not approve."
+            ));
+            return Ok(said);
+        }
+    };
+    if state(ws)?.principal_of(&reviewer.fingerprint()).is_none() {
+        let admin = load_admin(ws)?;
+        enrol(ws, &admin, Enrolment::of(&reviewer))?;
+        if reviewer.name != DEMO_REVIEWER_NAME {
             said.push(format!(
                 "The demo administrator enrolled you ({}) as a reviewer of this demo.",
-                crate::text::printable(&r.name, 200)
+                crate::text::printable(&reviewer.name, 200)
             ));
         }
-        Ok(_) => {}
-        Err(_) => said.push(
-            "No reviewer identity yet: run `veil reviewer init --name \"Your Name\"`, then `veil demo` again to be enrolled, to approve demo photos."
-                .into(),
-        ),
     }
     Ok(said)
 }

@@ -10,6 +10,22 @@ use std::path::{Path, PathBuf};
 /// Default workspace folder, relative to the current directory.
 pub const DEFAULT_WORKSPACE: &str = "veil-work";
 
+/// The workspace a command means when none is named, found as git finds
+/// its repository: the nearest of `start` and its ancestors that is a
+/// workspace (its `veil.toml` and `items/`), or that holds one as
+/// [`DEFAULT_WORKSPACE`]. `None` when there is none up to the root.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let is_workspace = |d: &Path| d.join("veil.toml").is_file() && d.join("items").is_dir();
+    start.ancestors().find_map(|d| {
+        if is_workspace(d) {
+            Some(d.to_path_buf())
+        } else {
+            let inner = d.join(DEFAULT_WORKSPACE);
+            is_workspace(&inner).then_some(inner)
+        }
+    })
+}
+
 /// Problems opening or writing a workspace. Each names the path involved.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
@@ -559,6 +575,29 @@ mod tests {
             assert!(err.contains(words), "{err}");
             assert!(err.contains("00000000000000aa.json"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_workspace_is_found_from_inside_it_or_beside_it_as_git_finds_its_repo() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let top = dir.path();
+        assert_eq!(discover(&top.join("nowhere")), None);
+        let (ws, _) = Workspace::init(&top.join(DEFAULT_WORKSPACE)).expect("init");
+        let deep = ws.root().join("items");
+        assert_eq!(discover(&deep).as_deref(), Some(ws.root()));
+        assert_eq!(discover(top).as_deref(), Some(ws.root()));
+        // A folder below the one that holds the workspace finds it too.
+        let photos = top.join("photos/2026");
+        fs::create_dir_all(&photos).expect("mkdir");
+        assert_eq!(discover(&photos).as_deref(), Some(ws.root()));
+        // The nearest wins: a demo workspace inside is found from within.
+        let (demo, _) = Workspace::init(&top.join("veil-demo")).expect("init");
+        assert_eq!(discover(demo.root()).as_deref(), Some(demo.root()));
+        // A stray veil.toml without items/ is not a workspace.
+        let other = top.join("other");
+        fs::create_dir_all(&other).expect("mkdir");
+        fs::write(other.join("veil.toml"), "").expect("write");
+        assert_eq!(discover(&other).as_deref(), Some(ws.root()));
     }
 
     #[test]

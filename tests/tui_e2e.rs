@@ -275,6 +275,164 @@ fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
     ok(&env.veil(&["verify"]), "veil verify");
 }
 
+/// The README's "Try it" section.
+fn try_it() -> String {
+    let readme = include_str!("../README.md");
+    let start = readme.find("## Try it").expect("a Try it section");
+    let rest = &readme[start + 2..];
+    let end = rest.find("\n## ").map_or(rest.len(), |e| e + 2);
+    readme[start..start + end].to_string()
+}
+
+/// The keys its numbered steps name, in order, as tmux spells them.
+fn try_it_keys(section: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for line in section.lines() {
+        let step = line.trim_start();
+        if step
+            .split_once(". ")
+            .is_none_or(|(n, _)| n.parse::<u32>().is_err())
+        {
+            continue;
+        }
+        for (k, token) in step.split('`').enumerate() {
+            if k % 2 == 0 {
+                continue;
+            }
+            match token {
+                "Esc" => keys.push("Escape".to_string()),
+                "Tab" => keys.push("Tab".to_string()),
+                t if t.chars().count() == 1 => keys.push(t.to_string()),
+                _ => {} // a path, not a key
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn a_newcomer_follows_the_readme_try_it_word_for_word_through_approval_and_verify() {
+    if !tmux_available() {
+        eprintln!("tui_e2e: tmux is not installed; skipping the README walk-through");
+        return;
+    }
+    let section = try_it();
+    // The commands it gives, run here with the built binary standing in
+    // for `cargo run --release --`.
+    for line in [
+        "cargo run --release -- demo",
+        "cd veil-demo",
+        "cargo run --release -- verify",
+    ] {
+        assert!(section.contains(line), "the README no longer says `{line}`");
+    }
+    let keys = try_it_keys(&section);
+    assert_eq!(
+        keys,
+        ["m", "Escape", "1", "2", "3", "A", "Escape", "q"],
+        "the README's steps changed: change this walk-through with them"
+    );
+
+    // A new user: an empty home (no reviewer key), a fresh folder.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let tmux = Tmux {
+        socket: format!("veil-e2e-readme-{}", std::process::id()),
+    };
+    let command = format!(
+        "cd '{cwd}' && env -u VEIL_WORKSPACE -u VEIL_REVIEWER_KEY -u VEIL_REVIEWER_NAME \
+         HOME='{home}' XDG_CONFIG_HOME='{home}/.config' TERM=xterm-256color '{VEIL}' demo; \
+         echo VEIL-EXIT=$?; sleep 60",
+        cwd = dir.path().display(),
+        home = home.display(),
+    );
+    ok(
+        &tmux.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "160",
+            "-y",
+            "48",
+            &command,
+        ]),
+        "tmux new-session",
+    );
+    tmux.wait_for("IMAGE", 60);
+    let ws = dir.path().join("veil-demo");
+    let env = Env {
+        ws: ws.clone(),
+        home: home.clone(),
+        _dir: tempfile::tempdir().expect("temp dir"),
+    };
+    let first = tmux
+        .screen()
+        .lines()
+        .find_map(|l| {
+            l.split_once('▸')
+                .map(|(_, r)| r.split_whitespace().nth(1).map(String::from))
+        })
+        .flatten()
+        .expect("the selected queue row");
+    let id = std::fs::read_dir(ws.join("items"))
+        .expect("items")
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .trim_end_matches(".json")
+                .to_string()
+        })
+        .find(|n| n.starts_with(&first))
+        .expect("the first item's file");
+    for key in &keys {
+        tmux.keys(&[key.as_str()]);
+        match key.as_str() {
+            "m" => {
+                env.wait_item(&id, 120, "the preview being recorded", |v| {
+                    !v["gates"]["output_check"].is_null()
+                });
+                tmux.wait_for("passed the allowlist", 20);
+            }
+            "3" => {
+                env.wait_item(&id, 10, "the attestations", |v| {
+                    v["gates"]["attested"].as_object().map_or(0, |a| a.len()) == 3
+                });
+                // With no key of their own, the demo's reviewer signs.
+                tmux.wait_for("attested by Demo Reviewer (demo only)", 10);
+            }
+            "A" => {
+                tmux.wait_for("Released", 120);
+            }
+            _ => {}
+        }
+    }
+    // After the station closes, the demo says where its workspace is and
+    // what to run inside it.
+    let screen = tmux.wait_for("VEIL-EXIT=0", 20);
+    assert!(screen.contains("cd veil-demo"), "{screen}");
+    assert!(screen.contains("veil verify"), "{screen}");
+    assert_eq!(env.item(&id)["state"], "approved");
+
+    // `cd veil-demo`, then verify with no --workspace: found from inside.
+    let verify = Command::new(VEIL)
+        .arg("verify")
+        .current_dir(&ws)
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env_remove("VEIL_WORKSPACE")
+        .env_remove("VEIL_REVIEWER_KEY")
+        .env_remove("VEIL_REVIEWER_NAME")
+        .output()
+        .expect("run veil verify");
+    ok(&verify, "veil verify inside veil-demo");
+    let said = String::from_utf8_lossy(&verify.stdout);
+    assert!(said.contains("1 output(s) released"), "{said}");
+}
+
 /// The process whose parent is `parent` (Linux `/proc`).
 #[cfg(target_os = "linux")]
 fn child_of(parent: u32) -> Option<i32> {

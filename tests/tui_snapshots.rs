@@ -175,3 +175,19 @@ fn a_heic_photo_lists_its_hidden_images_groups_and_thumbnails_in_the_metadata_pa
     );
     snapshot("tui_heif_metadata", &app);
 }
+
+#[test]
+fn the_first_run_hint() {
+    let items = veil::tui::testing::queue()
+        .into_iter()
+        .filter(|i| i.state == veil::item::ItemState::Pending)
+        .collect();
+    let mut first = app_with(items);
+    show_frame(&mut first);
+    first.greet_first_run();
+    snapshot("tui_first_run", &first);
+    // Once anything is decided, it is no longer a first run.
+    let mut later = app();
+    later.greet_first_run();
+    assert!(later.status.is_none());
+}

@@ -3,8 +3,10 @@
 
 mod common;
 
+use assert_cmd::Command;
 use common::*;
 use predicates::str::contains;
+use std::path::Path;
 use std::process::Command as Std;
 
 /// A workspace whose policy leaves out the screen-measured gates (as an
@@ -198,4 +200,104 @@ fn a_third_party_verifies_the_ledger_with_openssh_and_python_alone() {
         .assert()
         .code(5)
         .stdout(contains("line"));
+}
+
+/// A real workspace never signs with a key that lies in it: an insider who
+/// plants the demo's administrator and reviewer keys (file names and all)
+/// in a real workspace gets no signature from a user without a key, while
+/// the demo itself signs as its labelled demo reviewer.
+#[test]
+fn the_demo_reviewer_signs_only_in_the_demo_never_from_keys_planted_in_a_real_workspace() {
+    let s = Scratch::new(&["no_face.png"]);
+    s.veil().arg("init").assert().success();
+    s.veil()
+        .args(["admin", "init", "--name", "Real Administrator"])
+        .assert()
+        .success();
+    s.veil().arg("ingest").arg(s.originals()).assert().success();
+    let id = s.item("no_face.png")["id"].as_str().unwrap().to_string();
+
+    // A newcomer's demo, in a home with no reviewer key.
+    let newcomer = s.dir.path().join("newcomer");
+    let demo = s.dir.path().join("demo");
+    let as_newcomer = |ws: &Path| {
+        let mut c = Command::cargo_bin("veil").unwrap();
+        c.arg("--workspace").arg(ws);
+        c.env("HOME", &newcomer)
+            .env("XDG_CONFIG_HOME", newcomer.join(".config"))
+            .env_remove("VEIL_REVIEWER_KEY")
+            .env_remove("VEIL_REVIEWER_NAME");
+        c
+    };
+    as_newcomer(&demo)
+        .args(["demo", "--no-review"])
+        .assert()
+        .success()
+        .stdout(contains("Demo Reviewer (demo only)"));
+    let demo_item = std::fs::read_dir(demo.join("items"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().replace(".json", ""))
+        .next()
+        .unwrap();
+    as_newcomer(&demo)
+        .args(["reject", &demo_item, "--reason", "demo walk-through"])
+        .assert()
+        .success();
+
+    // The same keys, planted in the real workspace.
+    for key in ["demo-admin_ed25519", "demo-reviewer_ed25519"] {
+        std::fs::copy(demo.join(key), s.ws().join(key)).unwrap();
+    }
+    as_newcomer(&s.ws())
+        .args(["reject", &id, "--reason", "planted"])
+        .assert()
+        .failure()
+        .stderr(contains("no reviewer identity"));
+    assert_eq!(s.item("no_face.png")["state"], "pending");
+}
+
+/// With no --workspace, a command finds its workspace as git finds its
+/// repository, says so when it found it above, and beside a demo says
+/// how to reach it.
+#[test]
+fn commands_find_the_workspace_from_inside_it_and_from_folders_below() {
+    let s = Scratch::new(&[]);
+    let run_in = |dir: &Path| {
+        let mut c = Command::cargo_bin("veil").unwrap();
+        c.current_dir(dir)
+            .env("HOME", s.dir.path().join("home"))
+            .env_remove("VEIL_WORKSPACE");
+        c
+    };
+    let top = s.dir.path();
+    run_in(top)
+        .args(["demo", "--no-review"])
+        .assert()
+        .success()
+        .stdout(contains("cd veil-demo"));
+    run_in(top)
+        .arg("list")
+        .assert()
+        .failure()
+        .stderr(contains("`cd veil-demo` to use it"));
+    let inside = top.join("veil-demo");
+    run_in(&inside)
+        .arg("list")
+        .assert()
+        .success()
+        .stdout(contains("clean.webp"));
+    run_in(&inside.join("items"))
+        .arg("list")
+        .assert()
+        .success()
+        .stderr(contains("using the workspace"));
+    run_in(top).arg("init").assert().success();
+    let below = top.join("photos/ward7");
+    std::fs::create_dir_all(&below).unwrap();
+    run_in(&below)
+        .arg("list")
+        .assert()
+        .success()
+        .stderr(contains("veil-work"));
 }

@@ -70,8 +70,8 @@ pub fn reviewer(ws: &Path, c: &ReviewerCommand) -> anyhow::Result<Exit> {
     }
 }
 
-fn load_reviewer() -> anyhow::Result<Reviewer> {
-    Reviewer::load().context("loading the reviewer's signing key")
+fn load_reviewer(ws: &Workspace) -> anyhow::Result<Reviewer> {
+    crate::admin::reviewer_for(ws).context("loading the reviewer's signing key")
 }
 
 fn parse_attest(names: &[String]) -> anyhow::Result<Vec<Gate>> {
@@ -97,7 +97,7 @@ fn parse_attest(names: &[String]) -> anyhow::Result<Vec<Gate>> {
 
 pub fn approve(ws: &Workspace, a: &ApproveArgs) -> anyhow::Result<Exit> {
     let attest = parse_attest(&a.attest)?;
-    let reviewer = load_reviewer()?;
+    let reviewer = load_reviewer(ws)?;
     if a.batch {
         let report =
             release::approve_batch_with(ws, &reviewer, a.state, &attest, a.dry_run, a.high_stakes)
@@ -217,7 +217,7 @@ fn print_batch(report: &BatchReport, what: &str) {
 }
 
 pub fn reject(ws: &Workspace, a: &RejectArgs) -> anyhow::Result<Exit> {
-    let reviewer = load_reviewer()?;
+    let reviewer = load_reviewer(ws)?;
     let seq = release::reject(ws, &reviewer, &a.id, &a.reason)
         .with_context(|| format!("rejecting {}", printable(&a.id, 40)))?;
     println!("{}  rejected  (ledger seq {seq})", printable(&a.id, 40));
@@ -410,7 +410,7 @@ pub fn withdraw(ws: &Workspace, a: &WithdrawArgs) -> anyhow::Result<Exit> {
     let signer = if a.as_admin {
         crate::admin::load_admin(ws).context("loading the administrator key")?
     } else {
-        load_reviewer()?
+        load_reviewer(ws)?
     };
     let w = crate::withdraw::withdraw(ws, &signer, &a.id, &a.reason)
         .with_context(|| format!("withdrawing {}", printable(&a.id, 40)))?;

@@ -7,9 +7,10 @@ mod queue;
 mod review;
 
 use crate::cli::{Cli, Command};
-use crate::workspace::Workspace;
+use crate::text::printable_path;
+use crate::workspace::{DEFAULT_WORKSPACE, Workspace, WorkspaceError};
 use anyhow::Context;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit statuses; each means one thing.
@@ -39,12 +40,15 @@ pub const DEMO_WORKSPACE: &str = "veil-demo";
 
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    let default = match cli.command {
-        Command::Demo(_) => DEMO_WORKSPACE,
-        _ => crate::workspace::DEFAULT_WORKSPACE,
+    let named = cli.workspace.is_some();
+    let root = match (cli.workspace, &cli.command) {
+        (Some(p), _) => p,
+        (None, Command::Demo(_)) => DEMO_WORKSPACE.into(),
+        (None, Command::Init) => DEFAULT_WORKSPACE.into(),
+        (None, _) => found_workspace(),
     };
-    let root = cli.workspace.unwrap_or_else(|| default.into());
     let ws = root.as_path();
+    let open = |path: &Path| open(path, named);
     match cli.command {
         Command::Init => queue::init(ws),
         Command::Ingest(a) => queue::ingest(&open(ws)?, &a),
@@ -72,6 +76,32 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
-fn open(path: &Path) -> anyhow::Result<Workspace> {
-    Ok(Workspace::open(path)?)
+/// The workspace a command means when none is named: see
+/// [`crate::workspace::discover`]; else `./veil-work` (to be refused as
+/// missing, with a hint). A workspace found in a folder above says so.
+fn found_workspace() -> PathBuf {
+    let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    match crate::workspace::discover(&here) {
+        Some(root) => {
+            if root != here && root != here.join(DEFAULT_WORKSPACE) {
+                eprintln!("veil: using the workspace {}", printable_path(&root));
+            }
+            root
+        }
+        None => DEFAULT_WORKSPACE.into(),
+    }
+}
+
+fn open(path: &Path, named: bool) -> anyhow::Result<Workspace> {
+    match Workspace::open(path) {
+        Ok(ws) => Ok(ws),
+        Err(e @ WorkspaceError::Missing { .. })
+            if !named && Path::new(DEMO_WORKSPACE).join("veil.toml").is_file() =>
+        {
+            Err(anyhow::anyhow!(
+                "{e}; the demo's workspace is here: `cd {DEMO_WORKSPACE}` to use it"
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

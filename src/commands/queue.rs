@@ -452,19 +452,20 @@ pub fn demo(root: &Path, a: &DemoArgs) -> anyhow::Result<Exit> {
     for line in crate::admin::demo_trust(&ws).context("setting up the demo's trust")? {
         println!("{line}");
     }
-    if a.no_review {
-        println!(
-            "\nNext: veil --workspace {} review",
-            printable_path(ws.root())
-        );
-        return Ok(Exit::Ok);
+    if !a.no_review {
+        super::review::review(
+            &ws,
+            &ReviewArgs {
+                graphics: crate::cli::GraphicsChoice::Auto,
+                theme: None,
+                id: None,
+            },
+        )?;
     }
-    super::review::review(
-        &ws,
-        &ReviewArgs {
-            graphics: crate::cli::GraphicsChoice::Auto,
-            theme: None,
-            id: None,
-        },
-    )
+    // Said after the station closes, where it stays on the screen.
+    println!(
+        "\nThe demo workspace is {root}. Inside it, veil finds it by itself:\n    cd {root}\n    veil review    # the review station again\n    veil verify    # check the ledger and every released output",
+        root = printable_path(ws.root())
+    );
+    Ok(Exit::Ok)
 }

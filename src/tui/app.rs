@@ -388,6 +388,21 @@ impl App {
             .map(|it| gates::evaluate(it, &self.policy, &GateContext::default()))
     }
 
+    /// On a first run (nothing in the queue decided yet), say on the status
+    /// line where to start; the checklist says the rest.
+    pub fn greet_first_run(&mut self) {
+        let undecided = |s: ItemState| matches!(s, ItemState::Pending | ItemState::Failed);
+        if self.status.is_none()
+            && !self.items.is_empty()
+            && self.items.iter().all(|i| undecided(i.state))
+        {
+            self.status = Some(Status {
+                text: "First time? The checklist says what is left: m preview · 1 2 3 attest · A approve · ? keys".into(),
+                tone: Tone::Info,
+            });
+        }
+    }
+
     /// Why the item on screen is read-only here (another session has it).
     pub fn locked_out(&self) -> Option<&str> {
         let r = self.read_only.as_ref()?;

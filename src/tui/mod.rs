@@ -61,7 +61,7 @@ pub fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
         Some(prefix) => Some(ws.resolve_id(prefix)?),
         None => None,
     };
-    let reviewer = crate::keys::Reviewer::load().map_err(|e| e.to_string());
+    let reviewer = crate::admin::reviewer_for(ws).map_err(|e| e.to_string());
     let mut app = App::new(
         ws.policy.clone(),
         items,
@@ -75,7 +75,7 @@ pub fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
     let mut notes = Vec::new();
     if let Err(e) = &reviewer {
         notes.push(format!(
-            "no reviewer identity ({e}): you can look, but not attest or decide"
+            "{e}; until then you can look, but not attest or decide"
         ));
     }
     if !app.problems.is_empty() {
@@ -98,6 +98,7 @@ pub fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
             tone: Tone::Bad,
         });
     }
+    app.greet_first_run();
     let size = session
         .terminal
         .size()

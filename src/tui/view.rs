@@ -554,8 +554,15 @@ fn status_line(f: &mut Frame, app: &App, area: Rect) {
             None => (" ? help · q quit ".to_string(), t.status),
         },
     };
-    let used = mode.chars().count() + 2 + facts.chars().count();
-    let room = usize::from(area.width).saturating_sub(used);
+    // A message comes before the view's facts: when it does not fit
+    // beside them, they shrink to the item's position.
+    let width = usize::from(area.width);
+    let mut used = mode.chars().count() + 2 + facts.chars().count();
+    if used + right.chars().count() > width {
+        facts = format!(" item {n}/{total} ");
+        used = mode.chars().count() + 2 + facts.chars().count();
+    }
+    let room = width.saturating_sub(used);
     let right: String = if right.chars().count() > room {
         right
             .chars()
