@@ -216,9 +216,14 @@ pub struct ApproveArgs {
 pub struct RejectArgs {
     /// Item id (or a unique prefix).
     pub id: String,
-    /// Why it is rejected (recorded in the ledger).
+    /// Why it is rejected (recorded for good in the signed ledger: say
+    /// why, never who).
     #[arg(long)]
     pub reason: String,
+    /// Record the reason exactly as typed although it looks like a name,
+    /// a record number or a date (checked: it holds no patient details).
+    #[arg(long)]
+    pub confirm_reason: bool,
 }
 
 #[derive(Debug, Args)]
@@ -251,9 +256,14 @@ pub struct CertificateArgs {
 pub struct WithdrawArgs {
     /// Item id (or a unique prefix) of the released item.
     pub id: String,
-    /// Why it is withdrawn (recorded in the ledger and on the certificate).
+    /// Why it is withdrawn (recorded for good in the ledger and on the
+    /// certificate: say why, never who).
     #[arg(long)]
     pub reason: String,
+    /// Record the reason exactly as typed although it looks like a name,
+    /// a record number or a date (checked: it holds no patient details).
+    #[arg(long)]
+    pub confirm_reason: bool,
     /// Sign as the workspace's administrator (its key from VEIL_ADMIN_KEY
     /// or the default place) instead of your reviewer key.
     #[arg(long)]

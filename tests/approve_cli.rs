@@ -342,6 +342,37 @@ fn reject_records_the_reason_and_the_item_is_never_released() {
 }
 
 #[test]
+fn a_reason_that_looks_like_a_patient_detail_is_refused_until_confirmed() {
+    let f = Fixture::new();
+    let item = f.add_item(1, &[face()], true, ItemState::Ready);
+    let before = f.ledger_bytes();
+    f.veil('a')
+        .args([
+            "reject",
+            &item.id,
+            "--reason",
+            "duplicate of Jane Doe, DOB 12/03/1970",
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("a name (Jane Doe)"))
+        .stderr(contains("--confirm-reason"));
+    assert_eq!(f.ledger_bytes(), before, "nothing recorded");
+    f.veil('a')
+        .args([
+            "reject",
+            &item.id,
+            "--reason",
+            "Ward Seven photo",
+            "--confirm-reason",
+        ])
+        .assert()
+        .success();
+    let e = ledger::entries(&f.ledger_bytes()).pop().unwrap().entry;
+    assert_eq!(e.reason.as_deref(), Some("Ward Seven photo"));
+}
+
+#[test]
 fn approve_batch_prints_the_table_and_each_skip_reason() {
     let f = Fixture::new();
     let good = f.add_item(1, &[face()], true, ItemState::Ready);

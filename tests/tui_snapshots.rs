@@ -191,3 +191,15 @@ fn the_first_run_hint() {
     later.greet_first_run();
     assert!(later.status.is_none());
 }
+
+#[test]
+fn the_reject_prompt_warns_before_a_patient_detail_enters_the_ledger() {
+    let mut app = app();
+    show_frame(&mut app);
+    update(&mut app, A::Reject);
+    for c in "wrong patient, MRN 4471023".chars() {
+        update(&mut app, Msg::PromptChar(c));
+    }
+    assert!(update(&mut app, Msg::PromptSubmit).is_empty());
+    snapshot("tui_reject_patient_detail", &app);
+}

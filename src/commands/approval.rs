@@ -216,7 +216,18 @@ fn print_batch(report: &BatchReport, what: &str) {
     );
 }
 
+/// Refuse a reason that looks like a patient detail unless confirmed.
+fn check_reason(reason: &str, confirmed: bool) -> anyhow::Result<()> {
+    match crate::reason::patient_detail(reason) {
+        Some(why) if !confirmed => anyhow::bail!(
+            "the reason contains what looks like {why}; the signed ledger keeps it for good. Say why, never who; or, if it holds no patient details, pass --confirm-reason"
+        ),
+        _ => Ok(()),
+    }
+}
+
 pub fn reject(ws: &Workspace, a: &RejectArgs) -> anyhow::Result<Exit> {
+    check_reason(&a.reason, a.confirm_reason)?;
     let reviewer = load_reviewer(ws)?;
     let seq = release::reject(ws, &reviewer, &a.id, &a.reason)
         .with_context(|| format!("rejecting {}", printable(&a.id, 40)))?;
@@ -407,6 +418,7 @@ pub fn certificate(ws: &Workspace, a: &CertificateArgs) -> anyhow::Result<Exit> 
 }
 
 pub fn withdraw(ws: &Workspace, a: &WithdrawArgs) -> anyhow::Result<Exit> {
+    check_reason(&a.reason, a.confirm_reason)?;
     let signer = if a.as_admin {
         crate::admin::load_admin(ws).context("loading the administrator key")?
     } else {

@@ -219,6 +219,9 @@ pub struct App {
     pub frame: Option<Picture>,
     pub preview: Option<PreviewState>,
     pub status: Option<Status>,
+    /// A reject reason that looked like a patient detail, and what did:
+    /// Enter on the same text again records it as typed.
+    pub reason_flag: Option<(String, String)>,
     pub history: HashMap<String, History>,
     pub coverage: HashMap<(String, Target), Vec<Seen>>,
     pub places: HashMap<String, Place>,
@@ -253,6 +256,7 @@ impl App {
             frame: None,
             preview: None,
             status: None,
+            reason_flag: None,
             history: HashMap::new(),
             coverage: HashMap::new(),
             places: HashMap::new(),

@@ -834,6 +834,44 @@ fn shift_r_asks_for_a_reason_and_rejects_with_it() {
 }
 
 #[test]
+fn a_reason_that_looks_like_a_patient_detail_is_asked_about_once() {
+    let mut app = app();
+    update(&mut app, A::Reject);
+    for c in "duplicate of Jane Doe".chars() {
+        update(&mut app, Msg::PromptChar(c));
+    }
+    // First Enter: not recorded; the dialog says what it saw.
+    assert!(update(&mut app, Msg::PromptSubmit).is_empty());
+    assert!(matches!(app.overlay, Overlay::RejectPrompt(_)));
+    assert_eq!(
+        app.reason_flag,
+        Some(("duplicate of Jane Doe".into(), "a name (Jane Doe)".into()))
+    );
+    // Edited into something else that also looks identifying: asked again.
+    for _ in 0.."Jane Doe".len() {
+        update(&mut app, Msg::PromptBackspace);
+    }
+    for c in "12345678".chars() {
+        update(&mut app, Msg::PromptChar(c));
+    }
+    assert!(update(&mut app, Msg::PromptSubmit).is_empty());
+    // Enter again on the same text: recorded exactly as typed.
+    let fx = update(&mut app, Msg::PromptSubmit);
+    assert_eq!(
+        fx,
+        vec![Effect::Reject {
+            item_id: "3f2a9c1e00000001".into(),
+            reason: "duplicate of 12345678".into()
+        }]
+    );
+    assert_eq!(app.reason_flag, None);
+    // A new prompt starts clean.
+    update(&mut app, A::NextItem);
+    update(&mut app, A::Reject);
+    assert_eq!(app.reason_flag, None);
+}
+
+#[test]
 fn an_empty_reason_is_refused_and_esc_cancels() {
     let mut app = app();
     update(&mut app, A::Reject);

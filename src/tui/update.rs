@@ -346,6 +346,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 say(app, "this item is already decided", Tone::Bad);
             } else if app.item().is_some() && may_touch(app) {
                 app.overlay = Overlay::RejectPrompt(String::new());
+                app.reason_flag = None;
             }
         }
         Action::Undo => undo_redo(app, true, fx),
@@ -1188,10 +1189,19 @@ fn submit_reject(app: &mut App, fx: &mut Vec<Effect>) {
         );
         return;
     }
+    // The ledger keeps the reason for good: a name, a record number or a
+    // date is asked about once before it is recorded.
+    if let Some(why) = crate::reason::patient_detail(&reason)
+        && app.reason_flag.as_ref().is_none_or(|(t, _)| *t != reason)
+    {
+        app.reason_flag = Some((reason, why));
+        return;
+    }
     let Some(item_id) = app.item().map(|i| i.id.clone()) else {
         return;
     };
     app.overlay = Overlay::None;
+    app.reason_flag = None;
     say(app, "rejecting…", Tone::Info);
     fx.push(Effect::Reject { item_id, reason });
 }

@@ -771,7 +771,12 @@ fn message(f: &mut Frame, app: &App, area: Rect, m: &Message) {
 
 fn reject_prompt(f: &mut Frame, app: &App, area: Rect, text: &str) {
     let t = &app.theme;
-    let r = centred(area, area.width.saturating_sub(8).min(80), 6);
+    let flagged = app
+        .reason_flag
+        .as_ref()
+        .filter(|(typed, _)| typed.as_str() == text.trim());
+    let height = if flagged.is_some() { 10 } else { 8 };
+    let r = centred(area, area.width.saturating_sub(8).min(80), height);
     f.render_widget(Clear, r);
     let id = app.item().map_or(String::new(), |i| short_id(&i.id));
     let b = overlay_block(app, Line::styled(format!(" Reject {id} "), t.bad))
@@ -783,8 +788,12 @@ fn reject_prompt(f: &mut Frame, app: &App, area: Rect, text: &str) {
         let n = text.chars().count();
         text.chars().skip(n.saturating_sub(room)).collect()
     };
-    let lines = vec![
-        Line::raw("Why is it rejected? (recorded in the ledger)"),
+    let mut lines = vec![
+        Line::raw("Why is it rejected? Say why, never who."),
+        Line::styled(
+            "The signed ledger keeps this for good: no names, record numbers or dates.",
+            t.warn,
+        ),
         Line::raw(""),
         Line::from(vec![
             Span::styled("> ", t.key),
@@ -792,5 +801,13 @@ fn reject_prompt(f: &mut Frame, app: &App, area: Rect, text: &str) {
             Span::styled("▏", t.key),
         ]),
     ];
-    f.render_widget(Paragraph::new(lines), inner);
+    if let Some((_, why)) = flagged {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!("This looks like {why}."), t.bad));
+        lines.push(Line::styled(
+            "Edit it, or press Enter again to record it exactly as typed.",
+            t.bad,
+        ));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
