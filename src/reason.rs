@@ -44,9 +44,7 @@ pub fn patient_detail(reason: &str) -> Option<String> {
     let mut run = String::new();
     let mut best = String::new();
     for c in reason.chars().chain(std::iter::once('.')) {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else if (c == ' ' || c == '-') && !run.is_empty() {
+        if c.is_ascii_digit() || ((c == ' ' || c == '-') && !run.is_empty()) {
             run.push(c);
         } else {
             let digits = run.chars().filter(char::is_ascii_digit).count();
