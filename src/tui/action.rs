@@ -31,6 +31,9 @@ pub enum Action {
         big: bool,
     },
     CycleKind,
+    /// Moves and resizes take ten steps until toggled back (Alt does
+    /// nothing in some terminals, such as a stock xterm).
+    ToggleStep,
     ZoomIn,
     ZoomOut,
     ZoomFit,
@@ -103,6 +106,7 @@ impl Action {
             Action::Grow { big: false, .. } => "resize: move the right/bottom edge",
             Action::Grow { big: true, .. } => "resize ten steps",
             Action::CycleKind => "cycle the mask's kind",
+            Action::ToggleStep => "ten-step moves and resizes on / off",
             Action::ZoomIn => "zoom in",
             Action::ZoomOut => "zoom out",
             Action::ZoomFit => "zoom to fit",
@@ -142,6 +146,7 @@ impl Action {
             | Action::Move { .. }
             | Action::Grow { .. }
             | Action::CycleKind
+            | Action::ToggleStep
             | Action::Undo
             | Action::Redo => Section::Masks,
             Action::ZoomIn
@@ -316,6 +321,7 @@ pub static BINDINGS: &[Binding] = &[
     b(Key::alt(K::Char('K')), Image, grow(0, -1, true)),
     b(Key::alt(K::Char('L')), Image, grow(1, 0, true)),
     b(Key::ch('t'), Anywhere, A::CycleKind),
+    b(Key::ch('s'), Anywhere, A::ToggleStep),
     b(Key::ch('u'), Anywhere, A::Undo),
     b(Key::ctrl(K::Char('r')), Anywhere, A::Redo),
     b(Key::ch('+'), Anywhere, A::ZoomIn),
@@ -365,16 +371,63 @@ pub fn action_for(ev: &KeyEvent, focus: Focus) -> Option<Action> {
         Focus::Image => Scope::Image,
         Focus::Queue => Scope::Queue,
     };
-    // A focus-specific binding wins over an everywhere one.
-    BINDINGS
+    let bound = |key: Key| {
+        // A focus-specific binding wins over an everywhere one.
+        BINDINGS
+            .iter()
+            .find(|bd| bd.key == key && bd.scope == focused)
+            .or_else(|| {
+                BINDINGS
+                    .iter()
+                    .find(|bd| bd.key == key && bd.scope == Scope::Anywhere)
+            })
+            .map(|bd| bd.action)
+    };
+    bound(key).or_else(|| eight_bit_meta(key).and_then(bound))
+}
+
+/// A terminal without `metaSendsEscape` (a stock xterm) sends Alt-h as the
+/// character with the high bit set (`è`); read it as the Alt key it was.
+fn eight_bit_meta(key: Key) -> Option<Key> {
+    let KeyCode::Char(c) = key.code else {
+        return None;
+    };
+    let plain = u32::from(c).checked_sub(0x80)?;
+    let base = char::from_u32(plain).filter(char::is_ascii_alphabetic)?;
+    (key.mods.is_empty() && (0xC0..=0xFF).contains(&u32::from(c)))
+        .then_some(Key::alt(KeyCode::Char(base)))
+}
+
+/// Why a key press does nothing with this focus, for the status line; or
+/// `None` when it does something (or is no key press at all).
+pub fn ignored(ev: &KeyEvent, focus: Focus) -> Option<String> {
+    if ev.kind == KeyEventKind::Release
+        || matches!(ev.code, KeyCode::Modifier(_) | KeyCode::Null)
+        || action_for(ev, focus).is_some()
+    {
+        return None;
+    }
+    let key = Key::from_event(ev);
+    let label = key.label();
+    let other = match focus {
+        Focus::Image => (Scope::Queue, "queue"),
+        Focus::Queue => (Scope::Image, "image"),
+    };
+    if BINDINGS
         .iter()
-        .find(|bd| bd.key == key && bd.scope == focused)
-        .or_else(|| {
-            BINDINGS
-                .iter()
-                .find(|bd| bd.key == key && bd.scope == Scope::Anywhere)
-        })
-        .map(|bd| bd.action)
+        .any(|bd| bd.key == key && bd.scope == other.0)
+    {
+        return Some(format!(
+            "{label} works with the {} focused (f switches)",
+            other.1
+        ));
+    }
+    if key.mods.contains(KeyModifiers::ALT) || eight_bit_meta(key).is_some() {
+        return Some(format!(
+            "{label} does nothing here; for ten steps without Alt, press s (? lists the keys)"
+        ));
+    }
+    Some(format!("{label} does nothing here (? lists the keys)"))
 }
 
 /// One line of the help overlay: the keys, and what they do.

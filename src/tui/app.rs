@@ -222,6 +222,8 @@ pub struct App {
     /// A reject reason that looked like a patient detail, and what did:
     /// Enter on the same text again records it as typed.
     pub reason_flag: Option<(String, String)>,
+    /// `s`: moves and resizes take ten steps.
+    pub ten_step: bool,
     pub history: HashMap<String, History>,
     pub coverage: HashMap<(String, Target), Vec<Seen>>,
     pub places: HashMap<String, Place>,
@@ -257,6 +259,7 @@ impl App {
             preview: None,
             status: None,
             reason_flag: None,
+            ten_step: false,
             history: HashMap::new(),
             coverage: HashMap::new(),
             places: HashMap::new(),

@@ -208,6 +208,61 @@ fn moving_a_mask_steps_one_percent_of_the_view_clears_its_verification_and_saves
     assert_eq!(mask_rect(&app, 1).y, before.y + 10 * step);
 }
 
+/// The key event for `c` typed with no modifiers.
+fn typed(c: char) -> KeyEvent {
+    key(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+/// Press one key as the event loop would.
+fn press(app: &mut super::app::App, ev: KeyEvent) -> Vec<Effect> {
+    match msg_for_key(app, &ev) {
+        Some(m) => update(app, m),
+        None => Vec::new(),
+    }
+}
+
+#[test]
+fn ten_steps_work_without_alt_by_s_and_by_an_eight_bit_meta_key() {
+    let mut app = app();
+    let step = (app.viewport().map_or(0, |v| v.rect.w.max(v.rect.h)) / 100).max(1);
+    let x0 = mask_rect(&app, 1).x;
+    // A stock xterm sends Alt-l as 'ì' (l with the high bit set).
+    press(&mut app, typed('\u{ec}'));
+    assert_eq!(mask_rect(&app, 1).x, x0 + 10 * step);
+    // s: every move is ten steps until s again; the status bar says so.
+    press(&mut app, typed('s'));
+    assert!(app.ten_step);
+    press(&mut app, typed('l'));
+    assert_eq!(mask_rect(&app, 1).x, x0 + 20 * step);
+    press(&mut app, typed('s'));
+    press(&mut app, typed('l'));
+    assert_eq!(mask_rect(&app, 1).x, x0 + 21 * step);
+}
+
+#[test]
+fn a_key_that_does_nothing_says_so_and_why() {
+    let mut app = app();
+    let status = |app: &super::app::App| app.status.as_ref().map(|s| s.text.clone());
+    assert!(press(&mut app, typed('y')).is_empty());
+    assert_eq!(
+        status(&app).as_deref(),
+        Some("y does nothing here (? lists the keys)")
+    );
+    press(&mut app, key(KeyCode::Char('w'), KeyModifiers::ALT));
+    assert!(status(&app).is_some_and(|s| s.contains("press s")));
+    // A key bound for the other focus names it.
+    press(&mut app, typed('f'));
+    press(&mut app, typed('h'));
+    assert_eq!(
+        status(&app).as_deref(),
+        Some("h works with the image focused (f switches)")
+    );
+    // Over an overlay: close it first.
+    press(&mut app, typed('?'));
+    press(&mut app, typed('x'));
+    assert_eq!(status(&app).as_deref(), Some("Esc closes this first"));
+}
+
 #[test]
 fn a_mask_cannot_be_moved_off_the_image() {
     let mut app = app();
@@ -890,8 +945,11 @@ fn question_mark_toggles_help_and_esc_closes_it() {
     let mut app = app();
     update(&mut app, A::Help);
     assert_eq!(app.overlay, Overlay::Help);
-    // Editing keys do nothing while help is open.
-    assert!(msg_for_key(&app, &key(KeyCode::Char('x'), KeyModifiers::NONE)).is_none());
+    // Editing keys do nothing while help is open (they only say so).
+    assert!(matches!(
+        msg_for_key(&app, &key(KeyCode::Char('x'), KeyModifiers::NONE)),
+        Some(Msg::Ignored(_))
+    ));
     update(&mut app, A::Help);
     assert_eq!(app.overlay, Overlay::None);
     update(&mut app, A::Help);

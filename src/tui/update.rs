@@ -22,6 +22,8 @@ pub enum Msg {
     Action(Action),
     /// The terminal is now this many cells.
     Resized(u16, u16),
+    /// A key that does nothing here, and why (said on the status line).
+    Ignored(String),
     /// A key typed into the rejection reason.
     PromptChar(char),
     PromptBackspace,
@@ -128,18 +130,25 @@ pub fn msg_for_key(app: &App, ev: &KeyEvent) -> Option<Msg> {
             }
             _ => None,
         },
-        Overlay::None => action_for(ev, app.focus).map(Msg::Action),
+        Overlay::None => match action_for(ev, app.focus) {
+            Some(a) => Some(Msg::Action(a)),
+            None => super::action::ignored(ev, app.focus).map(Msg::Ignored),
+        },
         overlay => {
             if ev.code == KeyCode::Enter && matches!(overlay, Overlay::Message(_)) {
                 return Some(Action::Close.into());
             }
             // Over an overlay only these keys act: nothing is edited unseen.
-            match action_for(ev, app.focus)? {
-                a @ (Action::Close | Action::Help | Action::Quit | Action::ForceQuit) => {
+            match action_for(ev, app.focus) {
+                Some(a @ (Action::Close | Action::Help | Action::Quit | Action::ForceQuit)) => {
                     Some(a.into())
                 }
-                Action::MobilePreview if *overlay == Overlay::Preview => Some(Action::Close.into()),
-                _ => None,
+                Some(Action::MobilePreview) if *overlay == Overlay::Preview => {
+                    Some(Action::Close.into())
+                }
+                Some(_) => Some(Msg::Ignored("Esc closes this first".into())),
+                None => super::action::ignored(ev, app.focus)
+                    .map(|_| Msg::Ignored("Esc closes this first".into())),
             }
         }
     }
@@ -177,6 +186,7 @@ pub fn update(app: &mut App, msg: impl Into<Msg>) -> Vec<Effect> {
             }
         }
         Msg::PromptSubmit => submit_reject(app, &mut fx),
+        Msg::Ignored(why) => say(app, why, Tone::Info),
         Msg::ImageLoaded { item_id } => {
             app.images.insert(item_id, ImageStatus::Ready);
         }
@@ -317,8 +327,17 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PrevMask => step_mask(app, -1),
         Action::AddMask => add_mask(app, fx),
         Action::DeleteMask => delete_mask(app, fx),
-        Action::Move { dx, dy, big } => nudge(app, dx, dy, big, false, fx),
-        Action::Grow { dw, dh, big } => nudge(app, dw, dh, big, true, fx),
+        Action::Move { dx, dy, big } => nudge(app, dx, dy, big || app.ten_step, false, fx),
+        Action::Grow { dw, dh, big } => nudge(app, dw, dh, big || app.ten_step, true, fx),
+        Action::ToggleStep => {
+            app.ten_step = !app.ten_step;
+            let text = if app.ten_step {
+                "moves and resizes take ten steps (s again for one)"
+            } else {
+                "moves and resizes take one step"
+            };
+            say(app, text, Tone::Info);
+        }
         Action::CycleKind => cycle_kind(app, fx),
         Action::ZoomIn => set_zoom(app, geometry::zoom_in(app.zoom_pct)),
         Action::ZoomOut => set_zoom(app, geometry::zoom_out(app.zoom_pct)),

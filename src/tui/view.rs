@@ -540,6 +540,9 @@ fn status_line(f: &mut Frame, app: &App, area: Rect) {
             v.rect.y
         ));
     }
+    if app.ten_step {
+        facts.push_str(" · step ×10");
+    }
     facts.push_str(&format!(" · {} ", app.graphics.name()));
     let (right, style) = match &app.status {
         Some(s) => (
@@ -639,7 +642,7 @@ fn help(f: &mut Frame, app: &App, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "f: queue focus. Alt: ten steps. Saved as you go.",
+        "f: queue focus. Alt or s: ten steps. Saved as you go.",
         t.muted,
     ));
     // Two columns when one is too tall.
