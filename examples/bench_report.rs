@@ -698,7 +698,10 @@ fn frame_time(
     nudge: u32,
     prefetch: bool,
 ) -> f64 {
-    let panes = veil::tui::view::layout(Area::new(0, 0, terminal.0, terminal.1));
+    let panes = veil::tui::layout::layout(
+        Area::new(0, 0, terminal.0, terminal.1),
+        veil::tui::layout::Folds::default(),
+    );
     let cells = (panes.image.width, panes.image.height);
     let source = Source::of(item);
     if prefetch {

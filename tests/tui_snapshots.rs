@@ -18,6 +18,12 @@ fn render(app: &App) -> String {
     terminal.backend().to_string()
 }
 
+fn render_at(app: &App, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    terminal.draw(|f| view(f, app)).expect("draw");
+    terminal.backend().to_string()
+}
+
 fn snapshot(name: &str, app: &App) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
@@ -202,4 +208,20 @@ fn the_reject_prompt_warns_before_a_patient_detail_enters_the_ledger() {
     }
     assert!(update(&mut app, Msg::PromptSubmit).is_empty());
     snapshot("tui_reject_patient_detail", &app);
+}
+
+#[test]
+fn an_80_by_24_terminal_folds_the_queue_and_gives_the_photo_the_width() {
+    let mut app = app();
+    update(&mut app, Msg::Resized(80, 24));
+    show_frame(&mut app);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("tui_folded_80x24", render_at(&app, 80, 24)));
+    // ] folds the checklist too: the photo takes the whole width, and the
+    // image pane says how much is still unmet.
+    update(&mut app, A::TogglePanel);
+    show_frame(&mut app);
+    settings.bind(|| insta::assert_snapshot!("tui_folded_80x24_bare", render_at(&app, 80, 24)));
 }

@@ -14,6 +14,10 @@ pub enum Action {
     PrevItem,
     ToggleFocus,
     CycleFilter,
+    /// Show or fold the queue column (folded by default on narrow screens).
+    ToggleQueue,
+    /// Show or fold the right-hand panel (mask, metadata, checklist).
+    TogglePanel,
     NextMask,
     PrevMask,
     AddMask,
@@ -97,6 +101,8 @@ impl Action {
             Action::PrevItem => "previous item",
             Action::ToggleFocus => "focus the queue / the image",
             Action::CycleFilter => "filter the queue by state (cycles)",
+            Action::ToggleQueue => "show / fold the queue (room for the photo)",
+            Action::TogglePanel => "show / fold the checklist panel",
             Action::NextMask => "select the next mask",
             Action::PrevMask => "select the previous mask",
             Action::AddMask => "add a mask at the centre of the view",
@@ -136,9 +142,12 @@ impl Action {
     /// Where the help overlay lists it.
     pub fn section(self) -> Section {
         match self {
-            Action::NextItem | Action::PrevItem | Action::ToggleFocus | Action::CycleFilter => {
-                Section::Queue
-            }
+            Action::NextItem
+            | Action::PrevItem
+            | Action::ToggleFocus
+            | Action::CycleFilter
+            | Action::ToggleQueue
+            | Action::TogglePanel => Section::Queue,
             Action::NextMask
             | Action::PrevMask
             | Action::AddMask
@@ -287,6 +296,8 @@ pub static BINDINGS: &[Binding] = &[
     b(Key::ch('f'), Anywhere, A::ToggleFocus),
     b(Key::plain(K::Enter), Queue, A::ToggleFocus),
     b(Key::ch('/'), Anywhere, A::CycleFilter),
+    b(Key::ch('['), Anywhere, A::ToggleQueue),
+    b(Key::ch(']'), Anywhere, A::TogglePanel),
     b(Key::plain(K::Tab), Anywhere, A::NextMask),
     b(Key::plain(K::BackTab), Anywhere, A::PrevMask),
     b(Key::ch('a'), Anywhere, A::AddMask),

@@ -5,8 +5,8 @@ use super::action::Focus;
 use super::geometry::{self, Viewport};
 pub use super::image::Picture;
 use super::image::{FrameRequest, Graphics, MaskOutline};
+use super::layout;
 use super::theme::Theme;
-use super::view;
 use crate::gates::{self, GateContext, GateReport};
 use crate::item::{Edge, Item, ItemState, Mask, Rect};
 use crate::policy::Policy;
@@ -224,6 +224,8 @@ pub struct App {
     pub reason_flag: Option<(String, String)>,
     /// `s`: moves and resizes take ten steps.
     pub ten_step: bool,
+    /// `[` and `]`: the side panels shown or folded (by width unless set).
+    pub folds: layout::Folds,
     pub history: HashMap<String, History>,
     pub coverage: HashMap<(String, Target), Vec<Seen>>,
     pub places: HashMap<String, Place>,
@@ -260,6 +262,7 @@ impl App {
             status: None,
             reason_flag: None,
             ten_step: false,
+            folds: layout::Folds::default(),
             history: HashMap::new(),
             coverage: HashMap::new(),
             places: HashMap::new(),
@@ -333,8 +336,8 @@ impl App {
     }
 
     /// The screen areas for the current terminal size.
-    pub fn panes(&self) -> view::Panes {
-        view::layout(Area::new(0, 0, self.screen.0, self.screen.1))
+    pub fn panes(&self) -> layout::Panes {
+        layout::layout(Area::new(0, 0, self.screen.0, self.screen.1), self.folds)
     }
 
     /// The image pane's size in cells.
@@ -439,7 +442,7 @@ impl App {
 
     /// The cells the mobile preview is drawn in.
     pub fn preview_cells(&self) -> (u16, u16) {
-        let a = view::preview_area(Area::new(0, 0, self.screen.0, self.screen.1));
+        let a = layout::preview_area(Area::new(0, 0, self.screen.0, self.screen.1));
         (a.width, a.height)
     }
 

@@ -11,6 +11,7 @@ pub mod action;
 pub mod app;
 pub mod geometry;
 pub mod image;
+pub mod layout;
 pub mod services;
 mod sixel;
 pub mod terminal;

@@ -320,7 +320,24 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.focus = match app.focus {
                 Focus::Image => Focus::Queue,
                 Focus::Queue => Focus::Image,
+            };
+            // The queue cannot have the keys while it is folded away.
+            if app.focus == Focus::Queue && !app.folds.shown(app.screen.0).0 {
+                app.folds.queue = Some(true);
             }
+        }
+        Action::ToggleQueue => {
+            let (queue, _) = app.folds.shown(app.screen.0);
+            app.folds.queue = Some(!queue);
+            if queue && app.focus == Focus::Queue {
+                app.focus = Focus::Image;
+            }
+            normalise_centre(app);
+        }
+        Action::TogglePanel => {
+            let (_, panel) = app.folds.shown(app.screen.0);
+            app.folds.panel = Some(!panel);
+            normalise_centre(app);
         }
         Action::CycleFilter => cycle_filter(app),
         Action::NextMask => step_mask(app, 1),

@@ -4,6 +4,7 @@
 use super::action::{Focus, Scope, Section, help_entries};
 use super::app::{App, ImageStatus, Message, Overlay, PreviewState, Tone};
 use super::image::{kind_rgb, label_text};
+use super::layout::{MASK_HEIGHT, Panes, centred, preview_area, preview_box};
 use super::update::unverified;
 use crate::gates::{Gate, GateMethod, zoom_label};
 use crate::item::{Item, ItemState, MaskKind, MaskOrigin};
@@ -15,74 +16,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui_image::Image;
 
-/// Where everything goes on the screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Panes {
-    pub queue: Rect,
-    pub image_block: Rect,
-    /// Inside the image block's border: the pixels.
-    pub image: Rect,
-    /// The right-hand column: mask, metadata, checklist.
-    pub panel: Rect,
-    pub status: Rect,
-}
-
-const MASK_HEIGHT: u16 = 7;
-
-/// Lay out a screen of `area`.
-pub fn layout(area: Rect) -> Panes {
-    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    let queue_w = (area.width / 5).clamp(24, 32);
-    let panel_w = (area.width * 3 / 10).clamp(30, 44);
-    let [queue, image_block, panel] = Layout::horizontal([
-        Constraint::Length(queue_w),
-        Constraint::Min(10),
-        Constraint::Length(panel_w),
-    ])
-    .areas(main);
-    Panes {
-        queue,
-        image_block,
-        image: Block::bordered().inner(image_block),
-        panel,
-        status,
-    }
-}
-
-/// The box the mobile preview overlay occupies.
-fn preview_box(area: Rect) -> Rect {
-    centred(
-        area,
-        area.width.saturating_sub(8).min(72),
-        area.height.saturating_sub(4),
-    )
-}
-
-/// The cells the mobile preview picture fills (inside its box, above two
-/// lines of facts).
-pub fn preview_area(area: Rect) -> Rect {
-    let inner = Block::bordered().inner(preview_box(area));
-    Rect {
-        height: inner.height.saturating_sub(3),
-        ..inner
-    }
-}
-
-fn centred(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
-}
-
 /// Draw everything.
 pub fn view(f: &mut Frame, app: &App) {
     let area = f.area();
-    let panes = layout(area);
+    let panes = app.panes();
     f.render_widget(Block::default().style(app.theme.base), area);
     queue(f, app, panes.queue);
     image_pane(f, app, &panes);
@@ -210,8 +147,18 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
         }
         None => " Image ".into(),
     };
-    let b = block(app, title, app.focus == Focus::Image)
-        .title_bottom(Line::from(" Tab mask · z verify · m preview · ? help ").style(t.muted));
+    // Folded panels say how to bring them back (and what they hide).
+    let (queue_shown, panel_shown) = app.folds.shown(app.screen.0);
+    let hint = match (queue_shown, panel_shown) {
+        (true, true) => " Tab mask · z verify · m preview · ? help ".to_string(),
+        (false, true) => " [ queue · ] more room · ? help ".to_string(),
+        (_, false) => {
+            let unmet = app.gate_report().map_or(0, |r| r.unmet().len());
+            format!(" ] checklist ({unmet} unmet) · [ queue · ? help ")
+        }
+    };
+    let b =
+        block(app, title, app.focus == Focus::Image).title_bottom(Line::from(hint).style(t.muted));
     f.render_widget(b, panes.image_block);
     let area = panes.image;
     let Some(item) = app.item() else {
