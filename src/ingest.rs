@@ -9,7 +9,7 @@ use crate::detect::Detector;
 use crate::item::{ITEM_FORMAT, Item, ItemState, MaskKind, MaskOrigin, item_id_for};
 use crate::workspace::{Workspace, WorkspaceError};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -133,7 +133,7 @@ pub fn ingest(
     // pool. Only this thread, never one of the pool's, waits on a budget: a
     // pool thread waiting there could be the one whose stolen tile the
     // holder of the budget needs.
-    let mut claimed = HashSet::new();
+    let mut claimed = HashMap::new();
     rayon::in_place_scope(|scope| {
         for path in &files {
             match run.read(path, &mut claimed) {
@@ -467,11 +467,12 @@ impl Drop for Reservation<'_> {
 impl Run<'_> {
     /// Read and hash `path`; the outcome instead when there is nothing to
     /// add (unreadable, already ingested, a duplicate within this run).
-    /// `claimed` holds the item ids this run is adding.
+    /// `claimed` holds the item ids this run is adding, each with the file
+    /// that first had its bytes.
     fn read<'p>(
         &self,
         path: &'p Path,
-        claimed: &mut HashSet<String>,
+        claimed: &mut HashMap<String, PathBuf>,
     ) -> Result<Original<'p>, Outcome> {
         let Run { ws, now, .. } = self;
         let (bytes, sha) = match read_original(path, ws.policy.limits.max_file_bytes()) {
@@ -479,7 +480,13 @@ impl Run<'_> {
             Err(reason) => return Err(record_unreadable(ws, path, reason, now)),
         };
         let id = item_id_for(&sha);
-        let first_claim = claimed.insert(id.clone());
+        let first_claim = match claimed.entry(id.clone()) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(absolute(path));
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(_) => false,
+        };
         match ws.load_item(&id) {
             // A photo that failed (over a limit, say) is tried again: the
             // policy may have changed since, and a failure that stays must
@@ -496,8 +503,8 @@ impl Run<'_> {
             Err(WorkspaceError::NoSuchItem(_)) if first_claim => Ok(Original { path, bytes, sha }),
             // Another file in this run has the same bytes and is being ingested now.
             Err(WorkspaceError::NoSuchItem(_)) => Err(Outcome::Duplicate {
+                of: claimed.get(&id).cloned().unwrap_or_default(),
                 id,
-                of: PathBuf::from("(another file in this run)"),
             }),
             Err(e) => Err(Outcome::Failed {
                 id: Some(id),

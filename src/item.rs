@@ -52,6 +52,14 @@ impl ItemState {
             ItemState::Failed => "failed",
         }
     }
+
+    /// The state in words, for people (the review station).
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemState::AwaitingSecond => "awaiting second reviewer",
+            other => other.as_str(),
+        }
+    }
 }
 
 impl fmt::Display for ItemState {

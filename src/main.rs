@@ -12,7 +12,7 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "veil: {}",
-                veil::text::printable(&format!("{e:#}"), 4000)
+                veil::text::printable(&veil::commands::error_chain(&e), 4000)
             );
             veil::commands::Exit::Error.into()
         }

@@ -43,6 +43,8 @@ pub enum WorkspaceError {
     CorruptItem { path: PathBuf, problem: String },
     #[error("no item matches '{0}' (see `veil list`)")]
     NoSuchItem(String),
+    #[error("'{0}' is too short: an item id prefix needs at least 4 characters (see `veil list`)")]
+    ShortPrefix(String),
     #[error("'{prefix}' matches several items: {candidates}")]
     Ambiguous { prefix: String, candidates: String },
     #[error("item {id} is held by {holder}; try again once it has finished with the item")]
@@ -283,10 +285,13 @@ impl Workspace {
 
     /// Full id from a unique prefix (at least 4 hex digits).
     pub fn resolve_id(&self, prefix: &str) -> Result<String, WorkspaceError> {
+        if prefix.chars().count() < 4 {
+            return Err(WorkspaceError::ShortPrefix(prefix.to_string()));
+        }
         let matches: Vec<String> = self
             .item_ids()?
             .into_iter()
-            .filter(|id| prefix.len() >= 4 && id.starts_with(prefix))
+            .filter(|id| id.starts_with(prefix))
             .collect();
         match matches.len() {
             0 => Err(WorkspaceError::NoSuchItem(prefix.to_string())),
@@ -401,14 +406,31 @@ fn open_lock_file(path: &Path) -> Result<fs::File, WorkspaceError> {
     Ok(file)
 }
 
+/// This process's account name from the password database (as `id -un`
+/// says it), when the environment names no user; else `uid N`.
+fn account_name() -> String {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    // SAFETY: an all-zero passwd is a valid out-parameter for getpwuid_r.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and `buf.len()` is the
+    // buffer's true length; the strings it fills point into `buf`.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
+    if rc == 0 && !found.is_null() && !pwd.pw_name.is_null() {
+        // SAFETY: getpwuid_r succeeded: pw_name is a NUL-terminated string in `buf`.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        return name.to_string_lossy().into_owned();
+    }
+    format!("uid {uid}")
+}
+
 /// "user (pid N on host)": who holds a lock, for the refusal message.
 fn lock_holder() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| {
-            // SAFETY: getuid has no preconditions and cannot fail.
-            format!("uid {}", unsafe { libc::getuid() })
-        });
+        .unwrap_or_else(|_| account_name());
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its whole length; gethostname writes
     // at most that many bytes.
@@ -574,6 +596,17 @@ mod tests {
             let err = ws.load_item(&item.id).unwrap_err().to_string();
             assert!(err.contains(words), "{err}");
             assert!(err.contains("00000000000000aa.json"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_account_name_is_what_the_password_database_says() {
+        let expected = std::process::Command::new("id").arg("-un").output();
+        if let Ok(out) = expected
+            && out.status.success()
+        {
+            let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            assert_eq!(account_name(), name);
         }
     }
 

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -484,4 +485,46 @@ fn ingest_skips_the_workspace_hidden_files_and_plainly_non_picture_files_and_say
     let text = s.veil().arg("ingest").arg(s.dir.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(stdout.contains("5 skipped"), "{stdout}");
+}
+
+#[test]
+fn the_command_line_says_plainly_what_happened_and_what_went_wrong() {
+    let s = Scratch::new(&["no_face.png"]);
+    s.veil().arg("init").assert().success();
+    // An empty folder: said in words, not an empty table.
+    let empty = s.dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    s.veil()
+        .arg("ingest")
+        .arg(&empty)
+        .assert()
+        .success()
+        .stdout(contains("No pictures found in"))
+        .stdout(contains("RESULT").not());
+    // A missing path: the operating system's reason once.
+    let out = s
+        .veil()
+        .args(["ingest", "no-such-folder"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    // Two copies of one photo in one run: the second names the first.
+    let twin = s.originals().join("twin.png");
+    std::fs::copy(s.originals().join("no_face.png"), &twin).unwrap();
+    let out = s.veil().arg("ingest").arg(s.originals()).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let line = said
+        .lines()
+        .find(|l| l.starts_with("duplicate"))
+        .unwrap_or_else(|| panic!("no duplicate line:\n{said}"));
+    assert!(line.contains("twin.png (same bytes as "), "{line}");
+    assert!(line.ends_with("no_face.png)"), "{line}");
+    // An id prefix too short to mean anything says so.
+    s.veil()
+        .args(["show", "ab"])
+        .assert()
+        .failure()
+        .stderr(contains("needs at least 4 characters"));
 }

@@ -225,3 +225,27 @@ fn an_80_by_24_terminal_folds_the_queue_and_gives_the_photo_the_width() {
     show_frame(&mut app);
     settings.bind(|| insta::assert_snapshot!("tui_folded_80x24_bare", render_at(&app, 80, 24)));
 }
+
+#[test]
+fn a_decided_item_says_its_state_in_words_not_ready_to_approve() {
+    let mut app = app();
+    update(&mut app, A::NextItem);
+    update(&mut app, A::NextItem);
+    show_frame(&mut app);
+    let screen = render(&app);
+    assert!(screen.contains("Checklist"), "{screen}");
+    assert!(!screen.contains("ready to approve"), "{screen}");
+    assert!(screen.contains(" approved ┐"), "{screen}");
+    let mut waiting = veil::tui::testing::queue();
+    waiting[0].state = veil::item::ItemState::AwaitingSecond;
+    let mut app = app_with(waiting);
+    for _ in 0..5 {
+        if app.item().map(|i| i.state) == Some(veil::item::ItemState::AwaitingSecond) {
+            break;
+        }
+        update(&mut app, A::PrevItem);
+    }
+    let screen = render(&app);
+    assert!(screen.contains("awaiting second reviewer"), "{screen}");
+    assert!(!screen.contains("awaiting_second"), "{screen}");
+}

@@ -102,7 +102,7 @@ pub fn approve(ws: &Workspace, a: &ApproveArgs) -> anyhow::Result<Exit> {
         let report =
             release::approve_batch_with(ws, &reviewer, a.state, &attest, a.dry_run, a.high_stakes)
                 .context("approve --batch")?;
-        print_batch(&report, &format!("in state {}", a.state));
+        print_batch(&report, &format!("in state {}", a.state), ws);
         return Ok(if report.skipped() > 0 {
             Exit::Partial
         } else {
@@ -112,7 +112,7 @@ pub fn approve(ws: &Workspace, a: &ApproveArgs) -> anyhow::Result<Exit> {
     if a.dry_run {
         let report = release::approve_dry_run(ws, &reviewer, &a.ids, &attest, a.high_stakes)
             .context("approve --dry-run")?;
-        print_batch(&report, "named");
+        print_batch(&report, "named", ws);
         return Ok(if report.skipped() > 0 {
             Exit::Partial
         } else {
@@ -152,8 +152,11 @@ pub fn approve(ws: &Workspace, a: &ApproveArgs) -> anyhow::Result<Exit> {
     Ok(if all_ok { Exit::Ok } else { Exit::Partial })
 }
 
-fn print_batch(report: &BatchReport, what: &str) {
+fn print_batch(report: &BatchReport, what: &str, ws: &Workspace) {
     let verb = if report.dry_run { "would be " } else { "" };
+    // A random name is drawn at release: a dry run cannot know it, so it
+    // does not print one that the real run would not use.
+    let unknown_name = report.dry_run && ws.policy.output.naming == crate::policy::Naming::Random;
     if report.rows.is_empty() {
         println!("No items {what}: nothing to approve.");
         return;
@@ -168,7 +171,11 @@ fn print_batch(report: &BatchReport, what: &str) {
                 "{:<16}  {:<18}  {:<22}  {}",
                 printable(&r.id, 16),
                 format!("{verb}released"),
-                printable(output, 60),
+                if unknown_name {
+                    "(random name at release)".to_string()
+                } else {
+                    printable(output, 60)
+                },
                 seq(s)
             ),
             BatchResult::AwaitingSecond { seq: s } => println!(

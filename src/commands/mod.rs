@@ -38,6 +38,24 @@ impl From<Exit> for ExitCode {
 /// never mixes sample photos into a real queue.
 pub const DEMO_WORKSPACE: &str = "veil-demo";
 
+/// An error and its causes as one line, `outer: inner: …`, each cause
+/// said once: an error whose own message already ends with its cause's
+/// (`path: No such file or directory`) is not followed by it again.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let named = cli.workspace.is_some();
@@ -103,5 +121,23 @@ fn open(path: &Path, named: bool) -> anyhow::Result<Workspace> {
             ))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let walk = crate::ingest::IngestError::Walk {
+            path: "../photos".into(),
+            source: io,
+        };
+        let e = anyhow::Error::new(walk).context("ingest");
+        assert_eq!(error_chain(&e), "ingest: ../photos: entity not found");
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_chain(&e), "outer: inner");
     }
 }

@@ -37,6 +37,12 @@ pub fn ingest(ws: &Workspace, a: &IngestArgs) -> anyhow::Result<Exit> {
             "{}",
             serde_json::to_string_pretty(&json!({ "files": files }))?
         );
+    } else if report.files.is_empty() {
+        let named: Vec<String> = a.paths.iter().map(|p| printable_path(p)).collect();
+        println!(
+            "No pictures found in {}: nothing to ingest.",
+            named.join(", ")
+        );
     } else {
         print_ingest_table(&report.files);
         println!(

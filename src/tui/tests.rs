@@ -240,6 +240,35 @@ fn ten_steps_work_without_alt_by_s_and_by_an_eight_bit_meta_key() {
 }
 
 #[test]
+fn refusals_and_undo_say_what_they_mean() {
+    let mut app = app();
+    let status = |app: &super::app::App| app.status.as_ref().map(|s| s.text.clone());
+    update(
+        &mut app,
+        A::Move {
+            dx: 1,
+            dy: 0,
+            big: false,
+        },
+    );
+    update(&mut app, A::Undo);
+    assert_eq!(status(&app).as_deref(), Some("undone: mask #1 as before"));
+    update(&mut app, A::AddMask);
+    update(&mut app, A::Undo);
+    assert_eq!(status(&app).as_deref(), Some("undone: mask #4 removed"));
+    // The approved item: attesting is refused in words about the item.
+    update(&mut app, A::NextItem);
+    update(&mut app, A::NextItem);
+    assert_eq!(app.item().map(|i| i.state), Some(ItemState::Approved));
+    update(&mut app, A::ToggleAttest(0));
+    assert!(
+        status(&app).is_some_and(|s| s.contains("approved and released") && !s.contains("masks")),
+        "{:?}",
+        status(&app)
+    );
+}
+
+#[test]
 fn a_key_that_does_nothing_says_so_and_why() {
     let mut app = app();
     let status = |app: &super::app::App| app.status.as_ref().map(|s| s.text.clone());

@@ -520,11 +520,18 @@ fn may_edit(app: &mut App) -> bool {
         None => false,
         Some(ItemState::Pending | ItemState::Ready) => true,
         Some(state) => {
-            say(
-                app,
-                format!("this item is {state}; its masks can no longer change"),
-                Tone::Bad,
-            );
+            let why = match state {
+                ItemState::Approved => {
+                    "this item is approved and released: nothing on it changes (veil withdraw takes a release back)"
+                }
+                ItemState::Rejected => "this item is rejected: nothing on it changes any more",
+                ItemState::AwaitingSecond => {
+                    "this item awaits its second reviewer: it stays as the first approved it"
+                }
+                ItemState::Failed => "this item failed at ingest: there is nothing to review",
+                ItemState::Pending | ItemState::Ready => "",
+            };
+            say(app, why, Tone::Bad);
             false
         }
     }
@@ -717,6 +724,12 @@ fn undo_redo(app: &mut App, undo: bool, fx: &mut Vec<Effect>) {
         })
         .map(|m| m.id)
         .collect();
+    let gone: Vec<u32> = current
+        .masks
+        .iter()
+        .filter(|c| !snap.masks.iter().any(|m| m.id == c.id))
+        .map(|c| c.id)
+        .collect();
     let Some(item) = app.item_mut() else { return };
     item.masks = snap.masks;
     item.next_mask_id = snap.next_mask_id.max(item.next_mask_id);
@@ -727,10 +740,29 @@ fn undo_redo(app: &mut App, undo: bool, fx: &mut Vec<Effect>) {
                 .is_some_and(|i| i.masks.iter().any(|m| m.id == *s))
         })
         .or_else(|| app.item().and_then(|i| i.masks.first().map(|m| m.id)));
-    for m in changed {
+    for &m in &changed {
         forget_coverage(app, &id, m);
     }
-    say(app, if undo { "undone" } else { "redone" }, Tone::Info);
+    let verb = if undo { "undone" } else { "redone" };
+    let what = if changed.is_empty() && gone.is_empty() {
+        String::new()
+    } else {
+        let list = |ids: &[u32]| {
+            ids.iter()
+                .map(|i| format!("#{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !changed.is_empty() {
+            parts.push(format!("mask {} as before", list(&changed)));
+        }
+        if !gone.is_empty() {
+            parts.push(format!("mask {} removed", list(&gone)));
+        }
+        format!(": {}", parts.join("; "))
+    };
+    say(app, format!("{verb}{what}"), Tone::Info);
     save(app, fx);
 }
 

@@ -139,10 +139,15 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
                 1 => " · WITHDRAWN ONCE".into(),
                 n => format!(" · WITHDRAWN {n}×"),
             };
+            let read_only = if app.locked_out().is_some() {
+                " · READ-ONLY"
+            } else {
+                ""
+            };
             format!(
-                " {} · {w}×{h} · {}{hs}{withdrawn} ",
+                " {} · {w}×{h} · {}{hs}{withdrawn}{read_only} ",
                 short_id(&it.id),
-                it.state
+                it.state.label()
             )
         }
         None => " Image ".into(),
@@ -443,7 +448,14 @@ fn checklist_panel(f: &mut Frame, app: &App, area: Rect, lines: Vec<Line<'static
         f.render_widget(block(app, " Checklist ", false), area);
         return;
     };
-    let verdict = if report.may_release() {
+    let state = app.item().map(|i| i.state);
+    let verdict = if state == Some(ItemState::Approved) {
+        Span::styled(" approved ", t.ok)
+    } else if state == Some(ItemState::Rejected) {
+        Span::styled(" rejected ", t.bad)
+    } else if state == Some(ItemState::AwaitingSecond) {
+        Span::styled(" awaiting second reviewer ", t.warn)
+    } else if report.may_release() {
         Span::styled(" ready to approve ", t.ok)
     } else if report.may_approve() {
         Span::styled(" approvable; second reviewer ", t.warn)
