@@ -249,3 +249,15 @@ fn a_decided_item_says_its_state_in_words_not_ready_to_approve() {
     assert!(screen.contains("awaiting second reviewer"), "{screen}");
     assert!(!screen.contains("awaiting_second"), "{screen}");
 }
+
+#[test]
+fn an_item_another_session_holds_is_read_only_and_says_so() {
+    let mut app = app();
+    let id = app.item().map(|i| i.id.clone()).expect("item");
+    app.read_only = Some(veil::tui::app::ReadOnly {
+        item_id: id,
+        reason: "being edited by alice (pid 4711 on ward7) — read-only here".into(),
+    });
+    show_frame(&mut app);
+    snapshot("tui_read_only", &app);
+}
