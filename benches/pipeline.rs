@@ -60,6 +60,7 @@ fn render(c: &mut Criterion) {
         protocol: ProtocolType::Sixel,
         font: (10, 20),
         tmux: false,
+        max_sixel: None,
     };
     for (name, graphics, cells) in [
         (

@@ -596,6 +596,7 @@ fn main() -> Result<()> {
         protocol: ProtocolType::Sixel,
         font: (10, 20),
         tmux: false,
+        max_sixel: None,
     };
     for (cols, rows) in [(80u16, 24u16), (200, 60)] {
         for g in [Graphics::halfblocks(), sixel] {

@@ -340,10 +340,20 @@ impl App {
         layout::layout(Area::new(0, 0, self.screen.0, self.screen.1), self.folds)
     }
 
-    /// The image pane's size in cells.
+    /// The cells the picture fills: the image pane, or less when the
+    /// terminal cannot show an image that large (see [`Self::image_limited`]).
     pub fn image_cells(&self) -> (u16, u16) {
         let a = self.panes().image;
-        (a.width, a.height)
+        self.graphics.fit_cells((a.width, a.height))
+    }
+
+    /// The terminal's sixel limit when it makes the picture smaller than
+    /// the pane, in pixels.
+    pub fn image_limited(&self) -> Option<(u32, u32)> {
+        let a = self.panes().image;
+        (self.image_cells() != (a.width, a.height))
+            .then_some(self.graphics.max_sixel)
+            .flatten()
     }
 
     /// The image pane's size in device pixels.

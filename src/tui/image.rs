@@ -25,6 +25,9 @@ pub struct Graphics {
     pub font: (u16, u16),
     /// Inside tmux: escape sequences must pass through it.
     pub tmux: bool,
+    /// The largest sixel image the terminal shows, in pixels, as it
+    /// answered XTSMGRAPHICS (xterm drops a larger one without a word).
+    pub max_sixel: Option<(u32, u32)>,
 }
 
 impl Graphics {
@@ -34,6 +37,21 @@ impl Graphics {
             protocol: ProtocolType::Halfblocks,
             font: (10, 20),
             tmux: false,
+            max_sixel: None,
+        }
+    }
+
+    /// The part of a pane of `cells` that a picture may fill: all of it,
+    /// unless the terminal's sixel limit is smaller.
+    pub fn fit_cells(&self, cells: (u16, u16)) -> (u16, u16) {
+        match (self.protocol, self.max_sixel) {
+            (ProtocolType::Sixel, Some((w, h))) => {
+                let (cw, ch) = self.cell_pixels();
+                let most =
+                    |limit: u32, cell: u32| u16::try_from(limit / cell.max(1)).unwrap_or(u16::MAX);
+                (cells.0.min(most(w, cw)), cells.1.min(most(h, ch)))
+            }
+            _ => cells,
         }
     }
 
@@ -591,6 +609,7 @@ mod tests {
             protocol: ProtocolType::Sixel,
             font: (4, 8),
             tmux: true,
+            max_sixel: None,
         };
         let pic = RgbImage::from_pixel(8, 16, Rgb([10, 200, 30]));
         let Ok(Protocol::Sixel(s)) = encode(Canvas::plain(pic), (2, 2), g, 1) else {
@@ -606,6 +625,7 @@ mod tests {
             protocol: ProtocolType::Sixel,
             font: (10, 20),
             tmux: false,
+            max_sixel: None,
         };
         let cells = (60, 30);
         let pane = graphics.pane_pixels(cells);

@@ -9,6 +9,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui_image::picker::{Picker, ProtocolType};
 use std::io::{self, Stdout, stdout};
 use std::sync::Once;
+use std::time::{Duration, Instant};
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -80,9 +81,11 @@ pub fn pick_graphics(choice: GraphicsChoice) -> (Graphics, Option<String>) {
         GraphicsChoice::Iterm2 => Some(ProtocolType::Iterm2),
         GraphicsChoice::Auto | GraphicsChoice::Halfblocks => None,
     };
+    // Ours first: ratatui-image's query may leave a reader thread behind.
+    let answers = query_terminal(tmux, Duration::from_millis(1500));
     let picked = Picker::from_query_stdio();
     release_query_reader();
-    match picked {
+    let (mut g, mut note) = match picked {
         Ok(p) => {
             let font = p.font_size();
             let protocol = forced.unwrap_or(p.protocol_type());
@@ -95,12 +98,116 @@ pub fn pick_graphics(choice: GraphicsChoice) -> (Graphics, Option<String>) {
                     protocol,
                     font: (font.width.max(1), font.height.max(1)),
                     tmux: tmux || p.tmux_detected(),
+                    max_sixel: None,
                 },
                 note,
             )
         }
         Err(e) => fallback_graphics(forced, tmux, &e),
+    };
+    g.max_sixel = answers.max_sixel;
+    if g.protocol == ProtocolType::Kitty
+        && let Some(v) = answers.version.as_deref()
+        && let Some(old) = kitty_without_placeholders(v)
+    {
+        g.protocol = ProtocolType::Halfblocks;
+        note = Some(format!(
+            "{old} draws no image placements by placeholder (kitty 0.28 or newer does): half-blocks"
+        ));
     }
+    (g, note)
+}
+
+/// What the terminal said of itself.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Answers {
+    /// Its name and version (XTVERSION), e.g. `kitty(0.26.5)`, `XTerm(379)`.
+    pub version: Option<String>,
+    /// The largest sixel image it shows (XTSMGRAPHICS), in pixels.
+    pub max_sixel: Option<(u32, u32)>,
+}
+
+/// Ask the terminal its name and version and its largest sixel image, and
+/// wait (at most `wait`) for the status report sent after them, which
+/// every terminal answers. Runs in raw mode, before any key is read.
+fn query_terminal(tmux: bool, wait: Duration) -> Answers {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    // Inside tmux, XTVERSION is answered by tmux itself; the sixel limit is
+    // the outer terminal's, so that query passes through.
+    let geometry = "\x1b[?2;1;0S";
+    let geometry = if tmux {
+        super::image::tmux_passthrough(geometry)
+    } else {
+        geometry.to_string()
+    };
+    let mut out = stdout();
+    if out
+        .write_all(format!("\x1b[>0q{geometry}\x1b[5n").as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        return Answers::default();
+    }
+    let stdin = io::stdin();
+    let fd = stdin.as_raw_fd();
+    let start = Instant::now();
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\x1b[0n") {
+        let Some(left) = wait.checked_sub(start.elapsed()) else {
+            break;
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd, its count, and a timeout.
+        if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match stdin.lock().read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+        if got.len() > 4096 {
+            break;
+        }
+    }
+    parse_answers(&got)
+}
+
+/// The answers in `bytes`: `DCS > | text ST` and `CSI ? 2 ; 0 ; w ; h S`.
+pub fn parse_answers(bytes: &[u8]) -> Answers {
+    let text = String::from_utf8_lossy(bytes);
+    let version = text.split("\x1bP>|").nth(1).and_then(|rest| {
+        let end = rest.find("\x1b\\")?;
+        Some(crate::text::printable(&rest[..end], 80))
+    });
+    let max_sixel = text.split("\x1b[?2;").skip(1).find_map(|rest| {
+        let body = &rest[..rest.find('S')?];
+        let fields: Vec<u32> = body
+            .split(';')
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        match fields[..] {
+            [0, w, h] if w > 0 && h > 0 => Some((w, h)),
+            _ => None,
+        }
+    });
+    Answers { version, max_sixel }
+}
+
+/// `kitty(0.26.5)` when that kitty is older than 0.28, which first placed
+/// images by unicode placeholder (what ratatui-image draws kitty images
+/// with; an older kitty shows the placeholders as boxes).
+pub fn kitty_without_placeholders(version: &str) -> Option<&str> {
+    let inner = version.strip_prefix("kitty(")?.strip_suffix(')')?;
+    let mut parts = inner.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next()?, parts.next().unwrap_or(0));
+    ((major, minor) < (0, 28)).then_some(version)
 }
 
 /// ratatui-image's query reads the answers on a thread of its own; when
@@ -129,6 +236,7 @@ fn fallback_graphics(
                 protocol,
                 font: cell_size_from_window().unwrap_or((10, 20)),
                 tmux,
+                max_sixel: None,
             },
             Some(format!(
                 "the terminal did not report its cell size ({e}); guessing"
@@ -157,4 +265,54 @@ fn cell_size_from_window() -> Option<(u16, u16)> {
         return None;
     }
     Some((w.width / w.columns, w.height / w.rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answers_of_real_terminals_are_read() {
+        // xterm 379 with its default maxGraphicSize, then the status report.
+        let xterm = parse_answers(b"\x1bP>|XTerm(379)\x1b\\\x1b[?2;0;1000;1000S\x1b[0n");
+        assert_eq!(xterm.version.as_deref(), Some("XTerm(379)"));
+        assert_eq!(xterm.max_sixel, Some((1000, 1000)));
+        // kitty answers the version, and fails the sixel query.
+        let kitty = parse_answers(b"\x1bP>|kitty(0.26.5)\x1b\\\x1b[?2;1;0S\x1b[0n");
+        assert_eq!(kitty.version.as_deref(), Some("kitty(0.26.5)"));
+        assert_eq!(kitty.max_sixel, None);
+        // A terminal that answers only the status report.
+        assert_eq!(parse_answers(b"\x1b[0n"), Answers::default());
+        // Garbage is no answer.
+        assert_eq!(parse_answers(b"\x1b[?2;0;x;1S\x1bP>|"), Answers::default());
+    }
+
+    #[test]
+    fn kitty_before_0_28_has_no_placeholders() {
+        assert_eq!(
+            kitty_without_placeholders("kitty(0.26.5)"),
+            Some("kitty(0.26.5)")
+        );
+        assert_eq!(kitty_without_placeholders("kitty(0.28.0)"), None);
+        assert_eq!(kitty_without_placeholders("kitty(0.39.1)"), None);
+        assert_eq!(kitty_without_placeholders("XTerm(379)"), None);
+    }
+
+    #[test]
+    fn a_sixel_limit_smaller_than_the_pane_holds_the_picture_to_it() {
+        let g = Graphics {
+            protocol: ProtocolType::Sixel,
+            font: (9, 19),
+            tmux: false,
+            max_sixel: Some((1000, 1000)),
+        };
+        // 144×58 cells of 9×19 px is 1296×1102 px: held to 111×52 cells.
+        assert_eq!(g.fit_cells((144, 58)), (111, 52));
+        assert_eq!(g.fit_cells((80, 24)), (80, 24));
+        let kitty = Graphics {
+            protocol: ProtocolType::Kitty,
+            ..g
+        };
+        assert_eq!(kitty.fit_cells((144, 58)), (144, 58));
+    }
 }

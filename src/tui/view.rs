@@ -188,8 +188,10 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
     }
     if let Some(pic) = &app.frame
         && pic.request.item_id == item.id
-        && pic.request.cells == (area.width, area.height)
+        && pic.request.cells == app.image_cells()
     {
+        // Smaller than the pane only under a terminal's sixel limit.
+        let area = centred(area, pic.request.cells.0, pic.request.cells.1);
         f.render_widget(Image::new(&pic.protocol), area);
         for l in &pic.labels {
             if l.row >= area.height || l.col >= area.width {
@@ -501,6 +503,9 @@ fn status_line(f: &mut Frame, app: &App, area: Rect) {
     }
     if app.ten_step {
         facts.push_str(" · step ×10");
+    }
+    if let Some((w, h)) = app.image_limited() {
+        facts.push_str(&format!(" · picture held to {w}×{h} px by the terminal"));
     }
     facts.push_str(&format!(" · {} ", app.graphics.name()));
     let (right, style) = match &app.status {
