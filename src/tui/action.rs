@@ -38,6 +38,9 @@ pub enum Action {
     /// Moves and resizes take ten steps until toggled back (Alt does
     /// nothing in some terminals, such as a stock xterm).
     ToggleStep,
+    /// Pictures at half the pane's width and height (a quarter of the
+    /// bytes), for a slow link.
+    ToggleLight,
     ZoomIn,
     ZoomOut,
     ZoomFit,
@@ -113,6 +116,7 @@ impl Action {
             Action::Grow { big: true, .. } => "resize ten steps",
             Action::CycleKind => "cycle the mask's kind",
             Action::ToggleStep => "ten-step moves and resizes on / off",
+            Action::ToggleLight => "lighter pictures for a slow link on / off",
             Action::ZoomIn => "zoom in",
             Action::ZoomOut => "zoom out",
             Action::ZoomFit => "zoom to fit",
@@ -164,7 +168,8 @@ impl Action {
             | Action::Pan { .. }
             | Action::ZoomToMask
             | Action::EdgeTour
-            | Action::MobilePreview => Section::View,
+            | Action::MobilePreview
+            | Action::ToggleLight => Section::View,
             Action::ToggleAttest(_)
             | Action::ToggleHighStakes
             | Action::MarkReady
@@ -346,6 +351,7 @@ pub static BINDINGS: &[Binding] = &[
     b(Key::ch('z'), Anywhere, A::ZoomToMask),
     b(Key::ch('e'), Anywhere, A::EdgeTour),
     b(Key::ch('m'), Anywhere, A::MobilePreview),
+    b(Key::ch('g'), Anywhere, A::ToggleLight),
     b(Key::ch('1'), Anywhere, A::ToggleAttest(0)),
     b(Key::ch('2'), Anywhere, A::ToggleAttest(1)),
     b(Key::ch('3'), Anywhere, A::ToggleAttest(2)),

@@ -11,6 +11,7 @@ use crate::gates::{self, GateContext, GateReport};
 use crate::item::{Edge, Item, ItemState, Mask, Rect};
 use crate::policy::Policy;
 use ratatui::layout::Rect as Area;
+use ratatui_image::picker::ProtocolType;
 use ratatui_image::protocol::Protocol;
 use std::collections::HashMap;
 
@@ -224,6 +225,9 @@ pub struct App {
     pub reason_flag: Option<(String, String)>,
     /// `s`: moves and resizes take ten steps.
     pub ten_step: bool,
+    /// Pictures at half the pane's width and height, for a slow link
+    /// (`g`); half-blocks are always whole.
+    pub light: bool,
     /// `[` and `]`: the side panels shown or folded (by width unless set).
     pub folds: layout::Folds,
     pub history: HashMap<String, History>,
@@ -262,6 +266,7 @@ impl App {
             status: None,
             reason_flag: None,
             ten_step: false,
+            light: false,
             folds: layout::Folds::default(),
             history: HashMap::new(),
             coverage: HashMap::new(),
@@ -344,14 +349,37 @@ impl App {
     /// terminal cannot show an image that large (see [`Self::image_limited`]).
     pub fn image_cells(&self) -> (u16, u16) {
         let a = self.panes().image;
-        self.graphics.fit_cells((a.width, a.height))
+        let (w, h) = self.graphics.fit_cells((a.width, a.height));
+        if self.light && self.graphics.protocol != ProtocolType::Halfblocks {
+            (w.div_ceil(2), h.div_ceil(2))
+        } else {
+            (w, h)
+        }
+    }
+
+    /// The picture to show in the image pane: one of the current item at
+    /// the pane's size (an older view of it while the newest is made).
+    pub fn picture(&self) -> Option<&Picture> {
+        let item = self.item()?;
+        self.frame.as_ref().filter(|pic| {
+            pic.request.item_id == item.id
+                && pic.request.cells == self.image_cells()
+                && item.state != ItemState::Failed
+        })
+    }
+
+    /// Where the picture goes, in cells: the image pane, or its centre
+    /// when a terminal's sixel limit holds the picture smaller.
+    pub fn picture_area(&self) -> Area {
+        let (w, h) = self.image_cells();
+        layout::centred(self.panes().image, w, h)
     }
 
     /// The terminal's sixel limit when it makes the picture smaller than
     /// the pane, in pixels.
     pub fn image_limited(&self) -> Option<(u32, u32)> {
         let a = self.panes().image;
-        (self.image_cells() != (a.width, a.height))
+        (self.graphics.fit_cells((a.width, a.height)) != (a.width, a.height))
             .then_some(self.graphics.max_sixel)
             .flatten()
     }

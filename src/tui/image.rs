@@ -4,6 +4,7 @@
 //! terminal's graphics protocol. Pure; runs on the worker thread.
 
 use super::geometry::Viewport;
+use super::sixel::{Palette, Quantised, quantise};
 use crate::item::{MaskKind, Rect};
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, Rgb, RgbImage};
@@ -13,6 +14,7 @@ use ratatui_image::protocol::{
     Protocol, halfblocks::Halfblocks, iterm2::Iterm2, kitty::Kitty, sixel::Sixel,
 };
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// Neutral grey around the photograph (not part of the image, not themed).
 pub const BACKDROP: Rgb<u8> = Rgb([28, 28, 28]);
@@ -425,19 +427,65 @@ fn outline(
 #[derive(Clone)]
 pub struct Picture {
     pub request: FrameRequest,
-    pub protocol: Protocol,
+    pub drawn: Drawn,
     /// Mask labels drawn as text over the picture (half-blocks only).
     pub labels: Vec<CellLabel>,
 }
 
+/// How a picture reaches the screen.
+#[derive(Clone)]
+pub enum Drawn {
+    /// Through ratatui-image's widget, whole each time it changes.
+    Widget(Protocol),
+    /// Sixel registers, written by [`super::pane::PaneWriter`] in the
+    /// parts that changed.
+    Sixel(Arc<Quantised>),
+}
+
+/// The photo's palette for one view, kept between frames so that moving
+/// a mask leaves every other pixel on its register (see [`super::pane`]).
+#[derive(Default)]
+pub struct Palettes {
+    last: Option<(FrameRequest, Palette)>,
+}
+
+impl Palettes {
+    /// The palette for the view of `req`, made from `canvas` when the view
+    /// (item, viewport, pane, terminal) is not the last one's.
+    fn for_view(&mut self, req: &FrameRequest, canvas: &Canvas) -> &mut Palette {
+        let view = FrameRequest {
+            masks: Vec::new(),
+            selected: None,
+            ..req.clone()
+        };
+        if self.last.as_ref().is_some_and(|(v, _)| *v != view) {
+            self.last = None;
+        }
+        let (_, palette) = self
+            .last
+            .get_or_insert_with(|| (view, Palette::of(&canvas.rgb, &canvas.ink, &inks())));
+        palette
+    }
+}
+
 /// Compose and encode the pane's picture for `req`.
-pub fn render(image: &Pyramid, req: FrameRequest, kitty_id: u32) -> Result<Picture, String> {
+pub fn render(
+    image: &Pyramid,
+    req: FrameRequest,
+    kitty_id: u32,
+    palettes: &mut Palettes,
+) -> Result<Picture, String> {
     let mut canvas = compose_frame(image, &req);
     let labels = std::mem::take(&mut canvas.labels);
-    let protocol = encode(canvas, req.cells, req.graphics, kitty_id)?;
+    let drawn = if req.graphics.protocol == ProtocolType::Sixel {
+        let palette = palettes.for_view(&req, &canvas);
+        Drawn::Sixel(Arc::new(quantise(&canvas.rgb, &canvas.ink, palette)))
+    } else {
+        Drawn::Widget(encode(canvas, req.cells, req.graphics, kitty_id)?)
+    };
     Ok(Picture {
         request: req,
-        protocol,
+        drawn,
         labels,
     })
 }

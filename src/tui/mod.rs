@@ -12,8 +12,9 @@ pub mod app;
 pub mod geometry;
 pub mod image;
 pub mod layout;
+pub mod pane;
 pub mod services;
-mod sixel;
+pub mod sixel;
 pub mod terminal;
 #[doc(hidden)]
 pub mod testing;
@@ -29,12 +30,13 @@ use crate::workspace::Workspace;
 use anyhow::Context;
 use app::{App, Overlay, Status, Tone};
 use crossterm::event::{self, Event};
+use ratatui_image::picker::ProtocolType;
 use serde::{Deserialize, Serialize};
 use services::{LiveServices, Services};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use update::{Effect, Msg, msg_for_key, update};
 use worker::{Job, Source, Worker};
 
@@ -308,6 +310,8 @@ fn event_loop(
     let mut dirty = true;
     let mut last_overlay = app.overlay.clone();
     let mut pending: Vec<Effect> = Vec::new();
+    let mut pane = pane::PaneWriter::default();
+    let mut link = SlowLink::default();
     loop {
         let current_id = app.item().map(|i| i.id.clone());
         if current_id != opened_for {
@@ -343,19 +347,27 @@ fn event_loop(
             prefetched_for = current_id;
         }
         if app.overlay != last_overlay {
-            // Text drawn over a sixel image erases it; a full redraw puts
-            // the picture back when the overlay goes away.
-            if matches!(app.overlay, Overlay::None) || matches!(last_overlay, Overlay::Preview) {
+            // Text drawn over a picture erases it. On sixel the pane writer
+            // sends the cells an overlay covered when it goes; other
+            // protocols' pictures are drawn whole, after a full redraw.
+            let closed =
+                matches!(app.overlay, Overlay::None) || matches!(last_overlay, Overlay::Preview);
+            if closed && app.graphics.protocol != ProtocolType::Sixel {
                 session.terminal.clear().context("redrawing the screen")?;
+                pane.forget();
             }
             last_overlay = app.overlay.clone();
             dirty = true;
         }
         if dirty {
-            session
-                .terminal
-                .draw(|f| view::view(f, app))
-                .context("drawing the screen")?;
+            let drain = draw(session, app, &mut pane).context("drawing the screen")?;
+            if let Some(note) = link.after(drain, app.light, Instant::now()) {
+                app.status = Some(Status {
+                    text: note,
+                    tone: Tone::Bad,
+                });
+                draw(session, app, &mut pane).context("drawing the screen")?;
+            }
             dirty = false;
         }
         // Effects run after the frame is drawn, so "approving…" is visible
@@ -376,11 +388,16 @@ fn event_loop(
         watchdog.waiting(true);
         let key_ready = event::poll(Duration::from_millis(40));
         watchdog.waiting(false);
-        if key_ready.context("reading the keyboard")? {
+        let mut ready = key_ready.context("reading the keyboard")?;
+        // Every key already typed is taken before the next frame, so a
+        // burst (ten quick nudges over a slow link) is drawn once, as it
+        // ends; a decision's effects still run before the next key.
+        while ready {
             let msg = match event::read().context("reading the keyboard")? {
                 Event::Key(k) => msg_for_key(app, &k),
                 Event::Resize(w, h) => {
                     session.terminal.clear().context("redrawing the screen")?;
+                    pane.forget();
                     Some(Msg::Resized(w, h))
                 }
                 _ => None,
@@ -389,11 +406,75 @@ fn event_loop(
                 pending.extend(update(app, msg));
                 dirty = true;
             }
+            ready = pending.iter().all(|e| matches!(e, Effect::Save(_)))
+                && !app.quit
+                && event::poll(Duration::ZERO).context("reading the keyboard")?;
         }
         while let Ok(msg) = worker.results.try_recv() {
             pending.extend(update(app, msg));
             dirty = true;
         }
+    }
+}
+
+/// Draw the frame, then bring the picture up to date: on sixel, only the
+/// cells whose pixels changed or that text no longer covers. What was
+/// written and how long the terminal took to take it.
+fn draw(
+    session: &mut terminal::Session,
+    app: &App,
+    pane: &mut pane::PaneWriter,
+) -> std::io::Result<terminal::Drain> {
+    let t = &mut session.terminal;
+    let buf = t.draw(|f| view::view(f, app))?.buffer.clone();
+    let repaint: Vec<(u16, u16, ratatui::buffer::Cell)> = pane
+        .uncovered_text(&buf)
+        .into_iter()
+        .map(|(x, y, c)| (x, y, c.clone()))
+        .collect();
+    let backend = t.backend_mut();
+    if !repaint.is_empty() {
+        ratatui::backend::Backend::draw(backend, repaint.iter().map(|(x, y, c)| (*x, *y, c)))?;
+    }
+    let picture = app.picture().and_then(|p| match &p.drawn {
+        image::Drawn::Sixel(q) => Some((q, app.picture_area())),
+        image::Drawn::Widget(_) => None,
+    });
+    let update = pane.update(&buf, picture, app.graphics.cell_pixels(), app.graphics.tmux);
+    backend.write_all(&update.bytes)?;
+    backend.flush()?;
+    Ok(session.drain.take())
+}
+
+/// Notices a terminal that takes pictures slowly (a slow SSH link) and
+/// says so, at most once a minute, offering the lighter pictures.
+#[derive(Default)]
+struct SlowLink {
+    said: Option<Instant>,
+}
+
+impl SlowLink {
+    /// A frame that kept the station waiting this long is slow.
+    const SLOW: Duration = Duration::from_millis(700);
+    const QUIET: Duration = Duration::from_secs(60);
+
+    fn after(&mut self, d: terminal::Drain, light: bool, now: Instant) -> Option<String> {
+        if d.waited < Self::SLOW || self.said.is_some_and(|t| now - t < Self::QUIET) {
+            return None;
+        }
+        self.said = Some(now);
+        let secs = d.waited.as_secs_f64();
+        let rate = d.bytes as f64 / secs.max(0.001) / 1024.0;
+        let kb = d.bytes.div_ceil(1024);
+        Some(if light {
+            format!(
+                "slow link: the last picture took {secs:.1} s to send ({kb} KB, about {rate:.0} KB/s); --graphics halfblocks sends only the cells that change"
+            )
+        } else {
+            format!(
+                "slow link: the last picture took {secs:.1} s to send ({kb} KB, about {rate:.0} KB/s); g for lighter pictures"
+            )
+        })
     }
 }
 

@@ -32,92 +32,183 @@ fn percent(c: [u8; 3]) -> [u32; 3] {
 /// `ink` is empty, or holds one entry a pixel: 0 for the photograph, `k`
 /// for the overlay colour `inks[k - 1]`, drawn exactly.
 pub fn encode(img: &RgbImage, ink: &[u8], inks: &[[u8; 3]]) -> String {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let mut out = String::with_capacity(w * h / 2 + 4096);
-    let _ = write!(out, "\x1bP9;1;0q\"1;1;{w};{h}");
-    if w == 0 || h == 0 {
-        out.push_str("\x1b\\");
-        return out;
-    }
-    let inks = &inks[..inks.len().min(COLOURS / 2)];
-    let reserved: Vec<[u32; 3]> = inks.iter().map(|&c| percent(c)).collect();
-    let (palette, lut) = median_cut(img, ink, inks.len(), COLOURS - inks.len());
-    for (i, &c) in reserved.iter().enumerate() {
-        let _ = write!(out, "#{i};2;{};{};{}", c[0], c[1], c[2]);
-    }
-    for (i, &c) in palette.iter().enumerate() {
-        let mut c = percent(c);
-        // A photo register never shows an ink's exact colour: step green
-        // toward the middle until it is clear of every ink.
-        let down = c[1] >= 50;
-        while reserved.contains(&c) {
-            c[1] = if down { c[1] - 1 } else { c[1] + 1 };
+    let mut palette = Palette::of(img, ink, inks);
+    let q = quantise(img, ink, &mut palette);
+    q.encode_region(0, 0, q.width, q.height)
+}
+
+/// The colour registers of one view of a photograph: the inks' exact
+/// colours first, then the median cut of the photo's pixels. Frames of the
+/// same view (a mask moved, a label added) reuse it, so a pixel that did
+/// not change keeps its register and only what changed need be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Palette {
+    /// Every register's colour, in percent, inks first.
+    registers: Vec<[u32; 3]>,
+    inks: usize,
+    /// Per 15-bit histogram bin: its photo register (before the inks'
+    /// offset), or [`UNSEEN`] for a colour the median cut never saw (a
+    /// photo pixel uncovered when an outline moved), found when first met.
+    lut: Vec<u8>,
+}
+
+/// A histogram bin with no register yet.
+const UNSEEN: u8 = u8::MAX;
+
+impl Palette {
+    /// The palette for `img` (whose pixels under `ink` are overlay, not
+    /// photograph) with `inks` kept exact.
+    pub fn of(img: &RgbImage, ink: &[u8], inks: &[[u8; 3]]) -> Palette {
+        let inks = &inks[..inks.len().min(COLOURS / 2)];
+        let reserved: Vec<[u32; 3]> = inks.iter().map(|&c| percent(c)).collect();
+        let (photo, lut) = median_cut(img, ink, inks.len(), COLOURS - inks.len());
+        let mut registers = reserved.clone();
+        for c in photo {
+            let mut c = percent(c);
+            // A photo register never shows an ink's exact colour: step green
+            // toward the middle until it is clear of every ink.
+            let down = c[1] >= 50;
+            while reserved.contains(&c) {
+                c[1] = if down { c[1] - 1 } else { c[1] + 1 };
+            }
+            registers.push(c);
         }
-        let r = i + inks.len();
-        let _ = write!(out, "#{r};2;{};{};{}", c[0], c[1], c[2]);
+        Palette {
+            registers,
+            inks: inks.len(),
+            lut,
+        }
     }
-    let offset = inks.len() as u8;
-    let indices: Vec<u8> = img
+
+    /// The register a photo pixel of colour `p` takes.
+    fn register(&mut self, p: [u8; 3]) -> u8 {
+        let b = bin(p);
+        if self.lut[b] == UNSEEN {
+            // The nearest photo register, by squared distance in percent.
+            let want = percent(p);
+            let nearest = self.registers[self.inks..]
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, c)| {
+                    (0..3)
+                        .map(|ch| c[ch].abs_diff(want[ch]).pow(2))
+                        .sum::<u32>()
+                })
+                .map_or(0, |(i, _)| i as u8);
+            self.lut[b] = nearest;
+        }
+        self.lut[b] + self.inks as u8
+    }
+}
+
+/// A picture reduced to colour registers: what is sent, whole or in parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quantised {
+    pub width: usize,
+    pub height: usize,
+    /// One register a pixel, row by row.
+    pub indices: Vec<u8>,
+    /// Every register's colour, in percent.
+    pub registers: Vec<[u32; 3]>,
+}
+
+/// Map every pixel of `img` to a register of `palette`: an ink's own, or
+/// the photo register of its colour.
+pub fn quantise(img: &RgbImage, ink: &[u8], palette: &mut Palette) -> Quantised {
+    let n = palette.inks;
+    let indices = img
         .pixels()
         .enumerate()
-        .map(|(i, p)| match ink_of(ink, i, inks.len()) {
+        .map(|(i, p)| match ink_of(ink, i, n) {
             Some(k) => k,
-            None => lut[bin(p.0)] + offset,
+            None => palette.register(p.0),
         })
         .collect();
-    let n = palette.len() + inks.len();
-    // Per band: the six-bit column of every colour, and where each colour
-    // starts and ends, so a colour used in one corner costs only its span.
-    let mut bits = vec![0u8; n * w];
-    let mut span = vec![(usize::MAX, 0usize); n];
-    let mut used: Vec<usize> = Vec::with_capacity(n);
-    for band in 0..h.div_ceil(6) {
-        for &c in &used {
-            bits[c * w..(c + 1) * w].fill(0);
-            span[c] = (usize::MAX, 0);
-        }
-        used.clear();
-        for row in 0..6.min(h - band * 6) {
-            let y = band * 6 + row;
-            for (x, &c) in indices[y * w..(y + 1) * w].iter().enumerate() {
-                let c = c as usize;
-                if span[c].0 == usize::MAX {
-                    used.push(c);
-                    span[c] = (x, x);
-                }
-                let s = &mut span[c];
-                s.0 = s.0.min(x);
-                s.1 = s.1.max(x);
-                bits[c * w + x] |= 1 << row;
-            }
-        }
-        used.sort_unstable();
-        for (k, &c) in used.iter().enumerate() {
-            let (from, to) = span[c];
-            let _ = write!(out, "#{c}");
-            push_run(&mut out, b'?', from);
-            let row = &bits[c * w + from..=c * w + to];
-            let mut i = 0;
-            while i < row.len() {
-                let b = row[i];
-                let mut j = i + 1;
-                while j < row.len() && row[j] == b {
-                    j += 1;
-                }
-                push_run(&mut out, b'?' + b, j - i);
-                i = j;
-            }
-            // `$` returns to the band's start for the next colour.
-            if k + 1 < used.len() {
-                out.push('$');
-            }
-        }
-        if (band + 1) * 6 < h {
-            out.push('-');
-        }
+    Quantised {
+        width: img.width() as usize,
+        height: img.height() as usize,
+        indices,
+        registers: palette.registers.clone(),
     }
-    out.push_str("\x1b\\");
-    out
+}
+
+impl Quantised {
+    /// The sixel image of the part of the picture `w`×`h` from (`x`, `y`),
+    /// defining only the registers that part uses. Drawn at the cursor.
+    pub fn encode_region(&self, x: usize, y: usize, w: usize, h: usize) -> String {
+        let w = w.min(self.width.saturating_sub(x));
+        let h = h.min(self.height.saturating_sub(y));
+        let mut out = String::with_capacity(w * h / 2 + 4096);
+        let _ = write!(out, "\x1bP9;1;0q\"1;1;{w};{h}");
+        if w == 0 || h == 0 {
+            out.push_str("\x1b\\");
+            return out;
+        }
+        let n = self.registers.len();
+        let row = |yy: usize| &self.indices[(y + yy) * self.width + x..][..w];
+        let mut used = vec![false; n];
+        for yy in 0..h {
+            for &c in row(yy) {
+                used[usize::from(c).min(n - 1)] = true;
+            }
+        }
+        for (i, c) in self.registers.iter().enumerate() {
+            if used[i] {
+                let _ = write!(out, "#{i};2;{};{};{}", c[0], c[1], c[2]);
+            }
+        }
+        // Per band: the six-bit column of every colour, and where each colour
+        // starts and ends, so a colour used in one corner costs only its span.
+        let mut bits = vec![0u8; n * w];
+        let mut span = vec![(usize::MAX, 0usize); n];
+        let mut used: Vec<usize> = Vec::with_capacity(n);
+        for band in 0..h.div_ceil(6) {
+            for &c in &used {
+                bits[c * w..(c + 1) * w].fill(0);
+                span[c] = (usize::MAX, 0);
+            }
+            used.clear();
+            for r in 0..6.min(h - band * 6) {
+                for (xx, &c) in row(band * 6 + r).iter().enumerate() {
+                    let c = usize::from(c).min(n - 1);
+                    if span[c].0 == usize::MAX {
+                        used.push(c);
+                        span[c] = (xx, xx);
+                    }
+                    let s = &mut span[c];
+                    s.0 = s.0.min(xx);
+                    s.1 = s.1.max(xx);
+                    bits[c * w + xx] |= 1 << r;
+                }
+            }
+            used.sort_unstable();
+            for (k, &c) in used.iter().enumerate() {
+                let (from, to) = span[c];
+                let _ = write!(out, "#{c}");
+                push_run(&mut out, b'?', from);
+                let cols = &bits[c * w + from..=c * w + to];
+                let mut i = 0;
+                while i < cols.len() {
+                    let b = cols[i];
+                    let mut j = i + 1;
+                    while j < cols.len() && cols[j] == b {
+                        j += 1;
+                    }
+                    push_run(&mut out, b'?' + b, j - i);
+                    i = j;
+                }
+                // `$` returns to the band's start for the next colour.
+                if k + 1 < used.len() {
+                    out.push('$');
+                }
+            }
+            if (band + 1) * 6 < h {
+                out.push('-');
+            }
+        }
+        out.push_str("\x1b\\");
+        out
+    }
 }
 
 /// The register of pixel `i` if an ink of the `n` covers it; an ink
@@ -210,7 +301,7 @@ fn median_cut(img: &RgbImage, ink: &[u8], inks: usize, colours: usize) -> (Vec<[
         boxes[i] = (a, a + cut, first);
         boxes.push((a + cut, b, total - first));
     }
-    let mut lut = vec![0u8; 1 << 15];
+    let mut lut = vec![UNSEEN; 1 << 15];
     let palette = boxes
         .iter()
         .enumerate()

@@ -7,15 +7,106 @@ use crossterm::{cursor, execute, terminal};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui_image::picker::{Picker, ProtocolType};
-use std::io::{self, Stdout, stdout};
-use std::sync::Once;
+use std::io::{self, Write, stdout};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub type Term = Terminal<CrosstermBackend<TtyOut>>;
+
+/// The terminal's output: buffered, written whole even when the terminal
+/// cannot take it as fast (a slow SSH link fills the kernel's buffer, and
+/// the descriptor is non-blocking, see [`keys_without_blocking`]), and
+/// timed, so the station can tell when pictures drain slowly.
+#[derive(Default)]
+pub struct TtyOut {
+    pending: Vec<u8>,
+    drain: Arc<Mutex<Drain>>,
+}
+
+/// How the writes since last asked drained: bytes, and the time spent
+/// waiting for the terminal to take them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Drain {
+    pub bytes: usize,
+    pub waited: Duration,
+}
+
+/// Reads what a [`TtyOut`] drained (the backend owns the writer).
+#[derive(Clone, Default)]
+pub struct DrainGauge(Arc<Mutex<Drain>>);
+
+impl DrainGauge {
+    /// What was written, and how long the terminal took, since last asked.
+    pub fn take(&self) -> Drain {
+        self.0
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default()
+    }
+}
+
+impl TtyOut {
+    fn record(&self, bytes: usize, waited: Duration) {
+        if let Ok(mut d) = self.drain.lock() {
+            d.bytes += bytes;
+            d.waited += waited;
+        }
+    }
+}
+
+impl Write for TtyOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= 1 << 16 {
+            self.flush()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let mut done = 0;
+        let mut waited = Duration::ZERO;
+        while done < self.pending.len() {
+            let rest = &self.pending[done..];
+            // SAFETY: writes at most `rest.len()` bytes from `rest`.
+            let n = unsafe { libc::write(1, rest.as_ptr().cast(), rest.len()) };
+            if let Ok(n) = usize::try_from(n) {
+                done += n;
+                continue;
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock => {
+                    let started = Instant::now();
+                    let mut pfd = libc::pollfd {
+                        fd: 1,
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd; waits until writable.
+                    unsafe { libc::poll(&mut pfd, 1, 1000) };
+                    waited += started.elapsed();
+                }
+                _ => {
+                    self.pending.drain(..done);
+                    self.record(done, waited);
+                    return Err(e);
+                }
+            }
+        }
+        self.record(done, waited);
+        self.pending.clear();
+        Ok(())
+    }
+}
 
 /// The terminal in raw mode on the alternate screen; restored when dropped.
 pub struct Session {
     pub terminal: Term,
+    /// How the terminal takes what is written to it.
+    pub drain: DrainGauge,
 }
 
 impl Session {
@@ -23,10 +114,12 @@ impl Session {
     pub fn enter() -> io::Result<Session> {
         install_panic_hook();
         terminal::enable_raw_mode()?;
+        let out = TtyOut::default();
+        let drain = DrainGauge(out.drain.clone());
         let entered = execute!(stdout(), terminal::EnterAlternateScreen, cursor::Hide)
-            .and_then(|_| Terminal::new(CrosstermBackend::new(stdout())));
+            .and_then(|_| Terminal::new(CrosstermBackend::new(out)));
         match entered {
-            Ok(terminal) => Ok(Session { terminal }),
+            Ok(terminal) => Ok(Session { terminal, drain }),
             Err(e) => {
                 restore();
                 Err(e)
@@ -41,8 +134,37 @@ impl Drop for Session {
     }
 }
 
+/// The keyboard's file status flags before [`keys_without_blocking`], to
+/// put back on the way out (the shell shares the descriptor).
+static STDIN_FLAGS: AtomicI32 = AtomicI32::new(-1);
+
+/// Make reading the keyboard never block. crossterm reads the terminal
+/// until it has a whole event or would block; on a blocking descriptor a
+/// terminal's answer that makes no event (a late status report, an answer
+/// to a query it does not know) leaves it waiting for the next key, with no
+/// picture drawn meanwhile. Call after the start-up queries. The keyboard
+/// and the screen are usually one open terminal, so output becomes
+/// non-blocking too: [`TtyOut`] waits for it.
+fn keys_without_blocking() {
+    // SAFETY: fcntl on descriptor 0 with F_GETFL/F_SETFL has no memory effects.
+    unsafe {
+        let flags = libc::fcntl(0, libc::F_GETFL);
+        if flags >= 0 && flags & libc::O_NONBLOCK == 0 {
+            let _ = STDIN_FLAGS.compare_exchange(-1, flags, Ordering::SeqCst, Ordering::SeqCst);
+            libc::fcntl(0, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+    }
+}
+
 /// Give the terminal back as it was. Safe to call more than once.
 pub fn restore() {
+    let flags = STDIN_FLAGS.swap(-1, Ordering::SeqCst);
+    if flags >= 0 {
+        // SAFETY: as in `keys_without_blocking`.
+        unsafe {
+            libc::fcntl(0, libc::F_SETFL, flags);
+        }
+    }
     let _ = terminal::disable_raw_mode();
     let _ = execute!(stdout(), terminal::LeaveAlternateScreen, cursor::Show);
 }
@@ -65,6 +187,12 @@ fn install_panic_hook() {
 /// a forced protocol still asks for the cell size in pixels. Call after
 /// [`Session::enter`] and before reading any key.
 pub fn pick_graphics(choice: GraphicsChoice) -> (Graphics, Option<String>) {
+    let picked = pick_graphics_blocking(choice);
+    keys_without_blocking();
+    picked
+}
+
+fn pick_graphics_blocking(choice: GraphicsChoice) -> (Graphics, Option<String>) {
     let tmux = inside_tmux();
     if choice == GraphicsChoice::Halfblocks {
         return (
@@ -131,7 +259,7 @@ pub struct Answers {
 /// wait (at most `wait`) for the status report sent after them, which
 /// every terminal answers. Runs in raw mode, before any key is read.
 fn query_terminal(tmux: bool, wait: Duration) -> Answers {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::os::fd::AsRawFd;
     // Inside tmux, XTVERSION is answered by tmux itself; the sixel limit is
     // the outer terminal's, so that query passes through.
@@ -167,8 +295,12 @@ fn query_terminal(tmux: bool, wait: Duration) -> Answers {
         if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
             break;
         }
+        // Straight from the descriptor: std's buffered stdin would keep
+        // bytes past the answer where the event reader never sees them.
         let mut buf = [0u8; 256];
-        match stdin.lock().read(&mut buf) {
+        // SAFETY: reads at most `buf.len()` bytes into `buf`.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match usize::try_from(n) {
             Ok(0) | Err(_) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
         }

@@ -144,7 +144,12 @@ pub fn show_frame(app: &mut App) -> Vec<super::update::Effect> {
         return Vec::new();
     };
     let (w, h) = item.oriented_size();
-    let Ok(picture) = render(&Pyramid::new(photo(w, h)), req, 1) else {
+    let Ok(picture) = render(
+        &Pyramid::new(photo(w, h)),
+        req,
+        1,
+        &mut super::image::Palettes::default(),
+    ) else {
         return Vec::new();
     };
     update(app, Msg::FrameReady(Box::new(picture)))
@@ -194,4 +199,97 @@ pub fn preview_ready(app: &App) -> Msg {
             error,
         },
     }
+}
+
+/// What a sixel terminal was sent for one action in the station.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionBytes {
+    pub action: &'static str,
+    /// Bytes of picture written (text cells aside).
+    pub bytes: usize,
+    /// Cells of the picture sent, of all its cells.
+    pub cells: usize,
+    pub of: usize,
+}
+
+/// The station on two items showing `photos`, the first with a mask, on a
+/// sixel terminal of `terminal` cells of `font` pixels, driven by keys
+/// as an operator would; for each action, what the pane writer sent. The
+/// same code the station runs, with the worker's rendering done in line.
+pub fn sixel_bytes_per_action(
+    photos: [RgbImage; 2],
+    terminal: (u16, u16),
+    font: (u16, u16),
+) -> Result<Vec<ActionBytes>, String> {
+    use super::image::{Drawn, Palettes};
+    use super::pane::PaneWriter;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui_image::picker::ProtocolType;
+
+    let [a, b] = photos;
+    let mut first = item("a0000000000000001", a.width(), a.height());
+    first.add_mask(
+        MaskKind::Face,
+        Rect::new(a.width() / 3, a.height() / 4, a.width() / 6, a.height() / 5),
+        MaskOrigin::Manual,
+    );
+    let second = item("b0000000000000002", b.width(), b.height());
+    let pyramids = [Pyramid::new(a), Pyramid::new(b)];
+    let mut app = app_with(vec![first, second]);
+    app.graphics = Graphics {
+        protocol: ProtocolType::Sixel,
+        font,
+        tmux: false,
+        max_sixel: None,
+    };
+    update(&mut app, Msg::Resized(terminal.0, terminal.1));
+    let mut term = Terminal::new(TestBackend::new(terminal.0, terminal.1))
+        .map_err(|e| format!("test terminal: {e}"))?;
+    let mut palettes = Palettes::default();
+    let mut pane = PaneWriter::default();
+    let mut out = Vec::new();
+    let mut step = |app: &mut App, action: &'static str, keys: &[KeyEvent]| {
+        for k in keys {
+            if let Some(m) = super::update::msg_for_key(app, k) {
+                update(app, m);
+            }
+        }
+        if let (Some(req), Some(at)) = (app.frame_request(), app.current) {
+            let pyramid = &pyramids[at.min(1)];
+            if let Ok(p) = render(pyramid, req, 1, &mut palettes) {
+                update(app, Msg::FrameReady(Box::new(p)));
+            }
+        }
+        let buf = match term.draw(|f| super::view::view(f, app)) {
+            Ok(done) => done.buffer.clone(),
+            Err(e) => return Err(format!("drawing: {e}")),
+        };
+        let picture = app.picture().and_then(|p| match &p.drawn {
+            Drawn::Sixel(q) => Some((q, app.picture_area())),
+            Drawn::Widget(_) => None,
+        });
+        let u = pane.update(&buf, picture, app.graphics.cell_pixels(), false);
+        out.push(ActionBytes {
+            action,
+            bytes: u.bytes.len(),
+            cells: u.cells,
+            of: u.of,
+        });
+        Ok(())
+    };
+    let k = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    step(&mut app, "first picture", &[])?;
+    step(&mut app, "mask nudge (l)", &[k('l')])?;
+    step(&mut app, "ten nudges in a burst", &[k('l'); 10])?;
+    step(&mut app, "help opened (?)", &[k('?')])?;
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    step(&mut app, "help closed (Esc)", &[esc])?;
+    step(&mut app, "reject dialog opened (R)", &[k('R')])?;
+    step(&mut app, "reject dialog closed (Esc)", &[esc])?;
+    step(&mut app, "zoom in (+)", &[k('+')])?;
+    step(&mut app, "next item (n)", &[k('n')])?;
+    step(&mut app, "lighter pictures (g)", &[k('g')])?;
+    Ok(out)
 }

@@ -1028,3 +1028,50 @@ fn a_failed_item_has_no_image_and_no_view() {
     assert!(update(&mut app, A::MobilePreview).is_empty());
     assert_eq!(app.overlay, Overlay::None);
 }
+
+// ------------------------------------------------------------ slow links
+
+/// Two real photographs, as the station would show them.
+fn two_photos() -> [image::RgbImage; 2] {
+    let open = |name: &str| {
+        let path = format!("{}/tests/faces/{name}", env!("CARGO_MANIFEST_DIR"));
+        image::open(&path).expect("sample photo").to_rgb8()
+    };
+    [open("astronaut.jpg"), open("chelsea.jpg")]
+}
+
+#[test]
+fn on_sixel_a_nudge_sends_a_small_part_of_a_frame_and_an_overlay_closing_only_what_it_covered() {
+    let got = super::testing::sixel_bytes_per_action(two_photos(), (200, 60), (10, 20))
+        .expect("station driven");
+    let by = |name: &str| {
+        got.iter()
+            .find(|a| a.action.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {got:?}"))
+            .clone()
+    };
+    let full = by("first picture");
+    assert_eq!(full.cells, full.of, "the first picture is sent whole");
+    assert!(full.bytes > 50_000, "{full:?}");
+    for nudge in [by("mask nudge"), by("ten nudges")] {
+        assert!(nudge.bytes > 0, "the move is sent: {nudge:?}");
+        assert!(
+            nudge.bytes * 100 <= full.bytes * 15,
+            "{nudge:?} against {full:?}"
+        );
+    }
+    let opened = by("help opened");
+    assert_eq!(opened.bytes, 0, "nothing is drawn over the overlay");
+    assert_eq!(by("reject dialog opened").bytes, 0);
+    let closed = by("reject dialog closed");
+    assert!(
+        closed.cells > 0 && closed.cells * 2 < closed.of,
+        "{closed:?}"
+    );
+    assert!(closed.bytes < full.bytes, "{closed:?}");
+    // A new view, and a new photograph, are whole pictures.
+    assert_eq!(by("zoom in").cells, by("zoom in").of);
+    assert_eq!(by("next item").cells, by("next item").of);
+    let light = by("lighter pictures");
+    assert!(light.of * 4 <= full.of + 2 * 60 + 2 * 200, "{light:?}");
+}

@@ -199,8 +199,13 @@ pub fn update(app: &mut App, msg: impl Into<Msg>) -> Vec<Effect> {
                 app.images
                     .insert(frame.request.item_id.clone(), ImageStatus::Ready);
                 app.frame = Some(*frame);
-            } else if app.item().is_some_and(|i| i.id == frame.request.item_id) {
-                // A picture of an older view of this item: better than nothing.
+            } else if app.picture().is_none()
+                && app.item().is_some_and(|i| i.id == frame.request.item_id)
+                && frame.request.cells == app.image_cells()
+            {
+                // A picture of an older view of this item: better than
+                // nothing, but not worth sending over one already shown
+                // (a burst of keys is drawn once, in its final state).
                 app.frame = Some(*frame);
             }
         }
@@ -355,6 +360,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             };
             say(app, text, Tone::Info);
         }
+        Action::ToggleLight => toggle_light(app),
         Action::CycleKind => cycle_kind(app, fx),
         Action::ZoomIn => set_zoom(app, geometry::zoom_in(app.zoom_pct)),
         Action::ZoomOut => set_zoom(app, geometry::zoom_out(app.zoom_pct)),
@@ -896,6 +902,26 @@ fn edge_name(e: Edge) -> &'static str {
         Edge::Bottom => "bottom",
         Edge::Left => "left",
     }
+}
+
+/// Lighter pictures on or off. Half-blocks are text, already sent only
+/// where cells change, so there is nothing to lighten.
+fn toggle_light(app: &mut App) {
+    if app.graphics.protocol == ratatui_image::picker::ProtocolType::Halfblocks {
+        say(
+            app,
+            "half-blocks are already light (only changed cells are sent)",
+            Tone::Info,
+        );
+        return;
+    }
+    app.light = !app.light;
+    let text = if app.light {
+        "lighter pictures: half the width and height, a quarter of the bytes (g again for full size)"
+    } else {
+        "pictures fill the pane again"
+    };
+    say(app, text, Tone::Info);
 }
 
 /// Record the evidence of the picture on screen: only when it shows the

@@ -3,8 +3,9 @@
 
 use super::action::{Focus, Scope, Section, help_entries};
 use super::app::{App, ImageStatus, Message, Overlay, PreviewState, Tone};
-use super::image::{kind_rgb, label_text};
+use super::image::{Drawn, kind_rgb, label_text};
 use super::layout::{MASK_HEIGHT, Panes, centred, preview_area, preview_box};
+use super::pane::PhotoCells;
 use super::update::unverified;
 use crate::gates::{Gate, GateMethod, zoom_label};
 use crate::item::{Item, ItemState, MaskKind, MaskOrigin};
@@ -186,13 +187,14 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
         placeholder(f, area, &text, t.bad);
         return;
     }
-    if let Some(pic) = &app.frame
-        && pic.request.item_id == item.id
-        && pic.request.cells == app.image_cells()
-    {
-        // Smaller than the pane only under a terminal's sixel limit.
-        let area = centred(area, pic.request.cells.0, pic.request.cells.1);
-        f.render_widget(Image::new(&pic.protocol), area);
+    if let Some(pic) = app.picture() {
+        let area = app.picture_area();
+        match &pic.drawn {
+            Drawn::Widget(protocol) => f.render_widget(Image::new(protocol), area),
+            // Written by the pane writer after the frame, in the parts
+            // that changed.
+            Drawn::Sixel(_) => f.render_widget(PhotoCells, area),
+        }
         for l in &pic.labels {
             if l.row >= area.height || l.col >= area.width {
                 continue;
@@ -503,6 +505,9 @@ fn status_line(f: &mut Frame, app: &App, area: Rect) {
     }
     if app.ten_step {
         facts.push_str(" · step ×10");
+    }
+    if app.light && app.graphics.protocol != ratatui_image::picker::ProtocolType::Halfblocks {
+        facts.push_str(" · light pictures (g: full)");
     }
     if let Some((w, h)) = app.image_limited() {
         facts.push_str(&format!(" · picture held to {w}×{h} px by the terminal"));

@@ -6,7 +6,7 @@
 //! view, a preview comes next, and prefetching the neighbours comes last.
 
 use super::app::PreviewShown;
-use super::image::{FrameRequest, Graphics, Pyramid, compose_fitted, encode, render};
+use super::image::{FrameRequest, Graphics, Palettes, Pyramid, compose_fitted, encode, render};
 use super::services::Services;
 use super::update::Msg;
 use crate::image_io::{decode_with, memory_plan};
@@ -170,6 +170,7 @@ impl Pending {
 fn run(jobs: Receiver<Job>, out: Sender<Msg>, policy: Policy, services: Arc<dyn Services>) {
     let mut cache = Cache::default();
     let mut pending = Pending::default();
+    let mut palettes = Palettes::default();
     loop {
         if pending.is_empty() {
             match jobs.recv() {
@@ -186,7 +187,7 @@ fn run(jobs: Receiver<Job>, out: Sender<Msg>, policy: Policy, services: Arc<dyn 
         }
         let sent = if let Some((source, req)) = pending.frame.take() {
             match load(&mut cache, &source, &policy, &out) {
-                Some(l) => match render(&l.upright, req, KITTY_PANE) {
+                Some(l) => match render(&l.upright, req, KITTY_PANE, &mut palettes) {
                     Ok(picture) => out.send(Msg::FrameReady(Box::new(picture))),
                     Err(error) => out.send(Msg::ImageFailed {
                         item_id: source.item_id,
