@@ -312,6 +312,7 @@ fn event_loop(
     let mut pending: Vec<Effect> = Vec::new();
     let mut pane = pane::PaneWriter::default();
     let mut link = SlowLink::default();
+    let mut outer = outer_terminal(app.graphics);
     loop {
         let current_id = app.item().map(|i| i.id.clone());
         if current_id != opened_for {
@@ -360,13 +361,13 @@ fn event_loop(
             dirty = true;
         }
         if dirty {
-            let drain = draw(session, app, &mut pane).context("drawing the screen")?;
+            let drain = draw(session, app, &mut pane, outer).context("drawing the screen")?;
             if let Some(note) = link.after(drain, app.light, Instant::now()) {
                 app.status = Some(Status {
                     text: note,
                     tone: Tone::Bad,
                 });
-                draw(session, app, &mut pane).context("drawing the screen")?;
+                draw(session, app, &mut pane, outer).context("drawing the screen")?;
             }
             dirty = false;
         }
@@ -398,6 +399,7 @@ fn event_loop(
                 Event::Resize(w, h) => {
                     session.terminal.clear().context("redrawing the screen")?;
                     pane.forget();
+                    outer = outer_terminal(app.graphics);
                     Some(Msg::Resized(w, h))
                 }
                 _ => None,
@@ -424,6 +426,7 @@ fn draw(
     session: &mut terminal::Session,
     app: &App,
     pane: &mut pane::PaneWriter,
+    outer: pane::Outer,
 ) -> std::io::Result<terminal::Drain> {
     let t = &mut session.terminal;
     let buf = t.draw(|f| view::view(f, app))?.buffer.clone();
@@ -440,10 +443,20 @@ fn draw(
         image::Drawn::Sixel(q) => Some((q, app.picture_area())),
         image::Drawn::Widget(_) => None,
     });
-    let update = pane.update(&buf, picture, app.graphics.cell_pixels(), app.graphics.tmux);
+    let update = pane.update(&buf, picture, app.graphics.cell_pixels(), outer);
     backend.write_all(&update.bytes)?;
     backend.flush()?;
     Ok(session.drain.take())
+}
+
+/// Where pictures are placed: inside tmux, relative to its pane's place
+/// on the outer terminal (the top-left when tmux does not say).
+fn outer_terminal(g: image::Graphics) -> pane::Outer {
+    if !g.tmux {
+        return pane::Outer::Direct;
+    }
+    let (top, left) = terminal::tmux_pane_origin().unwrap_or((0, 0));
+    pane::Outer::Tmux { top, left }
 }
 
 /// Notices a terminal that takes pictures slowly (a slow SSH link) and

@@ -63,6 +63,16 @@ struct Shown {
     frame: Arc<Quantised>,
 }
 
+/// How the pictures reach the terminal that draws them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outer {
+    /// Written straight to it.
+    Direct,
+    /// Through tmux, whose pane starts at this row and column of the outer
+    /// terminal.
+    Tmux { top: u16, left: u16 },
+}
+
 /// What one update writes, for the status line and the benchmarks.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Update {
@@ -119,7 +129,7 @@ impl PaneWriter {
         buf: &Buffer,
         frame: Option<(&Arc<Quantised>, Rect)>,
         cell_px: (u32, u32),
-        tmux: bool,
+        outer: Outer,
     ) -> Update {
         let screen = buf.area;
         let photo_now: Vec<bool> = buf.content.iter().map(is_photo).collect();
@@ -169,17 +179,19 @@ impl PaneWriter {
         let tiles = rectangles(&send, cols, rows);
         let mut bytes = String::new();
         for t in &tiles {
-            let _ = write!(
-                bytes,
-                "\x1b[{};{}H",
-                usize::from(area.y) + t.y + 1,
-                usize::from(area.x) + t.x + 1
-            );
+            let (row, col) = (usize::from(area.y) + t.y, usize::from(area.x) + t.x);
             let sixel = frame.encode_region(t.x * cw, t.y * ch, t.w * cw, t.h * ch);
-            if tmux {
-                bytes.push_str(&super::image::tmux_passthrough(&sixel));
-            } else {
-                bytes.push_str(&sixel);
+            match outer {
+                Outer::Direct => {
+                    let _ = write!(bytes, "\x1b[{};{}H{sixel}", row + 1, col + 1);
+                }
+                // tmux keeps its cursor to itself: place the picture in the
+                // outer terminal's coordinates, inside the passthrough.
+                Outer::Tmux { top, left } => {
+                    let (r, c) = (row + usize::from(top) + 1, col + usize::from(left) + 1);
+                    let placed = format!("\x1b[{r};{c}H{sixel}");
+                    bytes.push_str(&super::image::tmux_passthrough(&placed));
+                }
             }
         }
         self.shown = Some(Shown {
@@ -336,14 +348,14 @@ mod tests {
         let mut palette = None;
         let first = picture(40, 12, 20, &mut palette);
         let mut w = PaneWriter::default();
-        let full = w.update(&buf, Some((&first, pane)), CELL, false);
+        let full = w.update(&buf, Some((&first, pane)), CELL, Outer::Direct);
         assert_eq!((full.tiles, full.cells, full.of), (1, 480, 480));
         let mut canvas = vec![0u8; first.width * first.height * 4];
         paint(&mut canvas, first.width, &full.bytes);
         assert_eq!(canvas, expected(&first));
 
         let moved = picture(40, 12, 25, &mut palette);
-        let nudge = w.update(&buf, Some((&moved, pane)), CELL, false);
+        let nudge = w.update(&buf, Some((&moved, pane)), CELL, Outer::Direct);
         // The box spans pixels 20..33 over rows 10..20: cells 5..=8 of
         // rows 1..=3.
         assert_eq!((nudge.tiles, nudge.cells), (1, 4 * 3), "{nudge:?}");
@@ -351,7 +363,7 @@ mod tests {
         paint(&mut canvas, first.width, &nudge.bytes);
         assert_eq!(canvas, expected(&moved), "the screen shows the new picture");
 
-        let again = w.update(&buf, Some((&moved, pane)), CELL, false);
+        let again = w.update(&buf, Some((&moved, pane)), CELL, Outer::Direct);
         assert!(again.bytes.is_empty(), "nothing changed, nothing sent");
     }
 
@@ -365,14 +377,14 @@ mod tests {
             &screen(40, 14, pane, None),
             Some((&frame, pane)),
             CELL,
-            false,
+            Outer::Direct,
         );
         let overlay = Rect::new(10, 3, 12, 4);
         let open = w.update(
             &screen(40, 14, pane, Some(overlay)),
             Some((&frame, pane)),
             CELL,
-            false,
+            Outer::Direct,
         );
         assert!(open.bytes.is_empty());
         // A nudge while the overlay is open draws around it, not over it.
@@ -381,14 +393,14 @@ mod tests {
             &screen(40, 14, pane, Some(overlay)),
             Some((&moved, pane)),
             CELL,
-            false,
+            Outer::Direct,
         );
         assert!(under.cells > 0);
         let closed = w.update(
             &screen(40, 14, pane, None),
             Some((&moved, pane)),
             CELL,
-            false,
+            Outer::Direct,
         );
         assert_eq!(
             closed.cells,
@@ -405,15 +417,40 @@ mod tests {
         let buf = screen(20, 6, pane, None);
         let mut w = PaneWriter::default();
         let a = picture(20, 6, 4, &mut None);
-        w.update(&buf, Some((&a, pane)), CELL, false);
+        w.update(&buf, Some((&a, pane)), CELL, Outer::Direct);
         let b = picture(20, 6, 4, &mut None);
         let mut other = (*b).clone();
         other.registers[1][0] ^= 1;
         let other = Arc::new(other);
-        assert_eq!(w.update(&buf, Some((&other, pane)), CELL, false).cells, 120);
+        assert_eq!(
+            w.update(&buf, Some((&other, pane)), CELL, Outer::Direct)
+                .cells,
+            120
+        );
         w.forget();
-        let u = w.update(&buf, Some((&other, pane)), CELL, false);
+        let u = w.update(&buf, Some((&other, pane)), CELL, Outer::Direct);
         assert_eq!((u.cells, u.tiles), (120, 1));
+    }
+
+    #[test]
+    fn through_tmux_each_part_is_placed_in_the_outer_terminals_coordinates_inside_the_passthrough()
+    {
+        let pane = Rect::new(2, 1, 20, 6);
+        let buf = screen(30, 10, pane, None);
+        let frame = picture(20, 6, 4, &mut None);
+        let mut w = PaneWriter::default();
+        let outer = Outer::Tmux { top: 3, left: 40 };
+        let u = w.update(&buf, Some((&frame, pane)), CELL, outer);
+        let text = String::from_utf8(u.bytes).expect("ascii");
+        // Row 1 + 3 and column 2 + 40 of the outer terminal, 1-based, with
+        // every ESC doubled inside tmux's passthrough.
+        assert!(
+            text.starts_with("\x1bPtmux;\x1b\x1b[5;43H\x1b\x1bP9;1;0q"),
+            "{:?}",
+            &text[..40]
+        );
+        assert!(text.ends_with("\x1b\x1b\\\x1b\\"));
+        assert_eq!(text.matches("\x1bPtmux;").count(), u.tiles);
     }
 
     #[test]

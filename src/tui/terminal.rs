@@ -391,6 +391,38 @@ pub fn inside_tmux() -> bool {
         || std::env::var("TERM").is_ok_and(|t| t.starts_with("tmux"))
 }
 
+/// Where this tmux pane's top-left cell is on the outer terminal (row,
+/// column), as tmux itself says. A sixel passed through tmux is drawn
+/// wherever the outer terminal's cursor happens to be (tmux moves it only
+/// when it draws text), so pictures placed in parts must say where, in the
+/// outer terminal's own coordinates. `None` outside tmux or when tmux does
+/// not answer.
+pub fn tmux_pane_origin() -> Option<(u16, u16)> {
+    if !inside_tmux() {
+        return None;
+    }
+    let mut cmd = std::process::Command::new("tmux");
+    cmd.args(["display-message", "-p"]);
+    if let Some(pane) = std::env::var_os("TMUX_PANE") {
+        cmd.arg("-t").arg(pane);
+    }
+    let out = cmd
+        .arg("#{pane_top} #{pane_left}")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    parse_pane_origin(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_pane_origin(text: &str) -> Option<(u16, u16)> {
+    let mut parts = text.split_whitespace().map(str::parse::<u16>);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(top)), Some(Ok(left)), None) => Some((top, left)),
+        _ => None,
+    }
+}
+
 fn cell_size_from_window() -> Option<(u16, u16)> {
     let w = terminal::window_size().ok()?;
     if w.width == 0 || w.height == 0 || w.columns == 0 || w.rows == 0 {
@@ -402,6 +434,15 @@ fn cell_size_from_window() -> Option<(u16, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tmux_says_where_its_pane_starts_as_row_and_column() {
+        assert_eq!(parse_pane_origin("0 0\n"), Some((0, 0)));
+        assert_eq!(parse_pane_origin("12 81\n"), Some((12, 81)));
+        assert_eq!(parse_pane_origin(""), None);
+        assert_eq!(parse_pane_origin("#{pane_top} #{pane_left}\n"), None);
+        assert_eq!(parse_pane_origin("1 2 3"), None);
+    }
 
     #[test]
     fn the_answers_of_real_terminals_are_read() {

@@ -270,7 +270,12 @@ pub fn sixel_bytes_per_action(
             Drawn::Sixel(q) => Some((q, app.picture_area())),
             Drawn::Widget(_) => None,
         });
-        let u = pane.update(&buf, picture, app.graphics.cell_pixels(), false);
+        let u = pane.update(
+            &buf,
+            picture,
+            app.graphics.cell_pixels(),
+            super::pane::Outer::Direct,
+        );
         out.push(ActionBytes {
             action,
             bytes: u.bytes.len(),
