@@ -419,6 +419,9 @@ fn event_loop(
     }
 }
 
+/// A picture update this large waits for the terminal to draw it.
+const ROUND_TRIP_BYTES: usize = 16 * 1024;
+
 /// Draw the frame, then bring the picture up to date: on sixel, only the
 /// cells whose pixels changed or that text no longer covers. What was
 /// written and how long the terminal took to take it.
@@ -446,7 +449,15 @@ fn draw(
     let update = pane.update(&buf, picture, app.graphics.cell_pixels(), outer);
     backend.write_all(&update.bytes)?;
     backend.flush()?;
-    Ok(session.drain.take())
+    let mut drain = session.drain.take();
+    if update.bytes.len() >= ROUND_TRIP_BYTES {
+        // Until the terminal has drawn it: keys typed meanwhile are taken
+        // together, and a slow link is seen however much it buffers.
+        drain.waited = drain
+            .waited
+            .max(terminal::round_trip().unwrap_or(terminal::ROUND_TRIP_LIMIT));
+    }
+    Ok(drain)
 }
 
 /// Where pictures are placed: inside tmux, relative to its pane's place
@@ -477,17 +488,20 @@ impl SlowLink {
         }
         self.said = Some(now);
         let secs = d.waited.as_secs_f64();
-        let rate = d.bytes as f64 / secs.max(0.001) / 1024.0;
         let kb = d.bytes.div_ceil(1024);
-        Some(if light {
-            format!(
-                "slow link: the last picture took {secs:.1} s to send ({kb} KB, about {rate:.0} KB/s); --graphics halfblocks sends only the cells that change"
-            )
+        // The terminal's answer comes within two seconds or not at all.
+        let took = if d.waited >= terminal::ROUND_TRIP_LIMIT {
+            format!("over {secs:.0} s to send ({kb} KB)")
         } else {
-            format!(
-                "slow link: the last picture took {secs:.1} s to send ({kb} KB, about {rate:.0} KB/s); g for lighter pictures"
-            )
-        })
+            let rate = d.bytes as f64 / secs.max(0.001) / 1024.0;
+            format!("{secs:.1} s to send ({kb} KB, about {rate:.0} KB/s)")
+        };
+        let offer = if light {
+            "--graphics halfblocks sends only the cells that change"
+        } else {
+            "g for lighter pictures"
+        };
+        Some(format!("slow link: the last picture took {took}; {offer}"))
     }
 }
 
@@ -549,4 +563,38 @@ fn run_effect(
         }
     };
     pending.extend(update(app, msg));
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    fn drain(ms: u64, bytes: usize) -> terminal::Drain {
+        terminal::Drain {
+            bytes,
+            waited: Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn a_slow_picture_is_named_once_a_minute_with_the_lighter_mode_offered() {
+        let mut link = SlowLink::default();
+        let t0 = Instant::now();
+        assert_eq!(link.after(drain(300, 400_000), false, t0), None);
+        let said = link.after(drain(1600, 400_000), false, t0).expect("slow");
+        assert!(
+            said.contains("1.6 s to send (391 KB, about 244 KB/s)"),
+            "{said}"
+        );
+        assert!(said.ends_with("g for lighter pictures"), "{said}");
+        assert_eq!(
+            link.after(drain(1600, 400_000), false, t0 + Duration::from_secs(30)),
+            None
+        );
+        let again = link
+            .after(drain(2000, 500_000), true, t0 + Duration::from_secs(61))
+            .expect("slow again");
+        assert!(again.contains("over 2 s to send (489 KB)"), "{again}");
+        assert!(again.contains("--graphics halfblocks"), "{again}");
+    }
 }

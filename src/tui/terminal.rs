@@ -156,6 +156,32 @@ fn keys_without_blocking() {
     }
 }
 
+/// How long crossterm waits for the cursor position before giving up.
+pub const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(2);
+
+/// Wait until the terminal has drawn everything written so far: ask where
+/// its cursor is, which it answers only after the output before the
+/// question. Over SSH the kernel and the network buffer hundreds of
+/// kilobytes, so a write returns long before the picture is shown; this is
+/// the time the operator actually waits. `None` when the terminal did not
+/// answer (crossterm gives up after two seconds).
+pub fn round_trip() -> Option<Duration> {
+    let started = Instant::now();
+    // crossterm writes the question through std's stdout, which does not
+    // wait for a non-blocking terminal: block for the question and answer.
+    let flags = STDIN_FLAGS.load(Ordering::SeqCst);
+    if flags >= 0 {
+        // SAFETY: fcntl on descriptor 0 with F_SETFL has no memory effects.
+        unsafe { libc::fcntl(0, libc::F_SETFL, flags) };
+    }
+    let answered = crossterm::cursor::position().is_ok();
+    if flags >= 0 {
+        // SAFETY: as above.
+        unsafe { libc::fcntl(0, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    }
+    answered.then(|| started.elapsed())
+}
+
 /// Give the terminal back as it was. Safe to call more than once.
 pub fn restore() {
     let flags = STDIN_FLAGS.swap(-1, Ordering::SeqCst);
