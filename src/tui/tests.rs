@@ -1075,3 +1075,28 @@ fn on_sixel_a_nudge_sends_a_small_part_of_a_frame_and_an_overlay_closing_only_wh
     let light = by("lighter pictures");
     assert!(light.of * 4 <= full.of + 2 * 60 + 2 * 200, "{light:?}");
 }
+
+#[test]
+fn g_halves_the_picture_for_a_slow_link_and_says_so_but_not_on_half_blocks() {
+    let mut app = app();
+    let whole = app.image_cells();
+    press(&mut app, key(KeyCode::Char('g'), KeyModifiers::NONE));
+    assert_eq!(app.image_cells(), whole, "half-blocks are whole");
+    assert!(!app.light);
+    assert!(
+        app.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("already light"))
+    );
+    app.graphics.protocol = ratatui_image::picker::ProtocolType::Sixel;
+    let whole = app.image_cells();
+    press(&mut app, key(KeyCode::Char('g'), KeyModifiers::NONE));
+    assert!(app.light);
+    assert_eq!(
+        app.image_cells(),
+        (whole.0.div_ceil(2), whole.1.div_ceil(2))
+    );
+    assert!(app.image_limited().is_none(), "not the terminal's limit");
+    press(&mut app, key(KeyCode::Char('g'), KeyModifiers::NONE));
+    assert_eq!(app.image_cells(), whole);
+}

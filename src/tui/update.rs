@@ -351,15 +351,12 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::DeleteMask => delete_mask(app, fx),
         Action::Move { dx, dy, big } => nudge(app, dx, dy, big || app.ten_step, false, fx),
         Action::Grow { dw, dh, big } => nudge(app, dw, dh, big || app.ten_step, true, fx),
-        Action::ToggleStep => {
-            app.ten_step = !app.ten_step;
-            let text = if app.ten_step {
-                "moves and resizes take ten steps (s again for one)"
-            } else {
-                "moves and resizes take one step"
-            };
-            say(app, text, Tone::Info);
-        }
+        Action::ToggleStep => flip(
+            app,
+            |a| &mut a.ten_step,
+            "moves and resizes take ten steps (s again for one)",
+            "moves and resizes take one step",
+        ),
         Action::ToggleLight => toggle_light(app),
         Action::CycleKind => cycle_kind(app, fx),
         Action::ZoomIn => set_zoom(app, geometry::zoom_in(app.zoom_pct)),
@@ -915,12 +912,19 @@ fn toggle_light(app: &mut App) {
         );
         return;
     }
-    app.light = !app.light;
-    let text = if app.light {
-        "lighter pictures: half the width and height, a quarter of the bytes (g again for full size)"
-    } else {
-        "pictures fill the pane again"
-    };
+    flip(
+        app,
+        |a| &mut a.light,
+        "lighter pictures: half the width and height, a quarter of the pixels (g again for full size)",
+        "pictures fill the pane again",
+    );
+}
+
+/// Turn a setting on or off and say which.
+fn flip(app: &mut App, setting: fn(&mut App) -> &mut bool, on: &str, off: &str) {
+    let now = setting(app);
+    *now = !*now;
+    let text = if *now { on } else { off };
     say(app, text, Tone::Info);
 }
 
