@@ -61,6 +61,7 @@ fn render(c: &mut Criterion) {
         font: (10, 20),
         tmux: false,
         max_sixel: None,
+        kitty_direct: false,
     };
     for (name, graphics, cells) in [
         (

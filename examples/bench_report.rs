@@ -40,6 +40,7 @@ use veil::ledger::{Entry, EntryKind, Ledger};
 use veil::policy::{DetectorPolicy, Policy};
 use veil::tui::geometry::viewport;
 use veil::tui::image::{Drawn, FrameRequest, Graphics, MaskOutline};
+use veil::tui::pane::Frame;
 use veil::tui::services::LiveServices;
 use veil::tui::update::Msg;
 use veil::tui::worker::{Job, Source, Worker};
@@ -597,6 +598,7 @@ fn main() -> Result<()> {
         font: (10, 20),
         tmux: false,
         max_sixel: None,
+        kitty_direct: false,
     };
     for (cols, rows) in [(80u16, 24u16), (200, 60)] {
         for g in [Graphics::halfblocks(), sixel] {
@@ -634,34 +636,47 @@ fn main() -> Result<()> {
     tui.print();
 
     // ---------------------------------------------------------------- bytes on the link
-    println!(
-        "\nReview station over a slow link: bytes a sixel terminal is sent per action, 200×60 cells of 10×20 px, the 12 MP photo then the next (target: a nudge ≤ 15 % of a full frame; closing an overlay sends only what it covered):\n"
-    );
     let next = photos
         .iter()
         .find(|p| p.mp != 12)
         .map_or_else(|| p12.rgb.clone(), |p| p.rgb.clone());
-    let acts =
-        veil::tui::testing::sixel_bytes_per_action([p12.rgb.clone(), next], (200, 60), (10, 20))
-            .map_err(anyhow::Error::msg)?;
-    let full = acts.first().map_or(1, |a| a.bytes.max(1));
-    let mut link = Table::new(&[
-        "action",
-        "bytes sent",
-        "cells sent",
-        "of a full frame",
-        "at 250 KB/s",
-    ]);
-    for a in &acts {
-        link.row(vec![
-            a.action.into(),
-            format!("{}", a.bytes),
-            format!("{} of {}", a.cells, a.of),
-            format!("{:.1} %", a.bytes as f64 * 100.0 / full as f64),
-            format!("{:.2} s", a.bytes as f64 / 250_000.0),
+    for g in [
+        sixel,
+        Graphics {
+            protocol: ProtocolType::Kitty,
+            kitty_direct: true,
+            ..sixel
+        },
+    ] {
+        println!(
+            "\nReview station over a slow link: bytes a {} terminal is sent per action, 200×60 cells of 10×20 px, the 12 MP photo then the next (target: a nudge ≤ 15 % of a full frame; closing an overlay sends only what it covered):\n",
+            g.name()
+        );
+        let acts = veil::tui::testing::pane_bytes_per_action(
+            [p12.rgb.clone(), next.clone()],
+            (200, 60),
+            g,
+        )
+        .map_err(anyhow::Error::msg)?;
+        let full = acts.first().map_or(1, |a| a.bytes.max(1));
+        let mut link = Table::new(&[
+            "action",
+            "bytes sent",
+            "cells sent",
+            "of a full frame",
+            "at 250 KB/s",
         ]);
+        for a in &acts {
+            link.row(vec![
+                a.action.into(),
+                format!("{}", a.bytes),
+                format!("{} of {}", a.cells, a.of),
+                format!("{:.1} %", a.bytes as f64 * 100.0 / full as f64),
+                format!("{:.2} s", a.bytes as f64 / 250_000.0),
+            ]);
+        }
+        link.print();
     }
-    link.print();
 
     // ---------------------------------------------------------------- ledger and queue
     println!("Ledger and queue:\n");
@@ -767,8 +782,11 @@ fn frame_time(
     match &pic.drawn {
         Drawn::Widget(p) => ImageWidget::new(p).render(panes.image, &mut buf),
         // The whole picture, as for a new view (a nudge sends less).
-        Drawn::Sixel(q) => {
+        Drawn::Pane(Frame::Sixel(q)) => {
             black_box(q.encode_region(0, 0, q.width, q.height));
+        }
+        Drawn::Pane(Frame::Kitty(img)) => {
+            black_box(img);
         }
     }
     black_box(&buf);

@@ -4,7 +4,8 @@
 //! terminal's graphics protocol. Pure; runs on the worker thread.
 
 use super::geometry::Viewport;
-use super::sixel::{Palette, Quantised, quantise};
+use super::pane::Frame;
+use super::sixel::{Palette, quantise};
 use crate::item::{MaskKind, Rect};
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, Rgb, RgbImage};
@@ -30,6 +31,11 @@ pub struct Graphics {
     /// The largest sixel image the terminal shows, in pixels, as it
     /// answered XTSMGRAPHICS (xterm drops a larger one without a word).
     pub max_sixel: Option<(u32, u32)>,
+    /// kitty itself, outside tmux: pictures are placed at the cursor and
+    /// changed in place (see [`super::pane`]), instead of ratatui-image's
+    /// unicode placeholders, which re-send the whole picture on every change
+    /// and which kitty before 0.28 cannot show.
+    pub kitty_direct: bool,
 }
 
 impl Graphics {
@@ -40,6 +46,7 @@ impl Graphics {
             font: (10, 20),
             tmux: false,
             max_sixel: None,
+            kitty_direct: false,
         }
     }
 
@@ -437,9 +444,9 @@ pub struct Picture {
 pub enum Drawn {
     /// Through ratatui-image's widget, whole each time it changes.
     Widget(Protocol),
-    /// Sixel registers, written by [`super::pane::PaneWriter`] in the
-    /// parts that changed.
-    Sixel(Arc<Quantised>),
+    /// Sixel registers or kitty pixels, written by
+    /// [`super::pane::PaneWriter`] in the parts that changed.
+    Pane(super::pane::Frame),
 }
 
 /// The photo's palette for one view, kept between frames so that moving
@@ -479,7 +486,13 @@ pub fn render(
     let labels = std::mem::take(&mut canvas.labels);
     let drawn = if req.graphics.protocol == ProtocolType::Sixel {
         let palette = palettes.for_view(&req, &canvas);
-        Drawn::Sixel(Arc::new(quantise(&canvas.rgb, &canvas.ink, palette)))
+        Drawn::Pane(Frame::Sixel(Arc::new(quantise(
+            &canvas.rgb,
+            &canvas.ink,
+            palette,
+        ))))
+    } else if req.graphics.protocol == ProtocolType::Kitty && req.graphics.kitty_direct {
+        Drawn::Pane(Frame::Kitty(Arc::new(canvas.rgb)))
     } else {
         Drawn::Widget(encode(canvas, req.cells, req.graphics, kitty_id)?)
     };
@@ -552,6 +565,14 @@ pub fn encode(
                 is_tmux: g.tmux,
             })
         }
+        // Placed directly, as the pane's picture is: ratatui-image's
+        // sixel widget writes any escape sequence at the area's first cell
+        // and leaves the others to it.
+        ProtocolType::Kitty if g.kitty_direct => Protocol::Sixel(Sixel {
+            data: super::pane::kitty_picture(&picture, cells, kitty_id),
+            size,
+            is_tmux: false,
+        }),
         ProtocolType::Kitty => {
             Protocol::Kitty(Kitty::new(img(picture), size, kitty_id, g.tmux, false).map_err(err)?)
         }
@@ -658,6 +679,7 @@ mod tests {
             font: (4, 8),
             tmux: true,
             max_sixel: None,
+            kitty_direct: false,
         };
         let pic = RgbImage::from_pixel(8, 16, Rgb([10, 200, 30]));
         let Ok(Protocol::Sixel(s)) = encode(Canvas::plain(pic), (2, 2), g, 1) else {
@@ -674,6 +696,7 @@ mod tests {
             font: (10, 20),
             tmux: false,
             max_sixel: None,
+            kitty_direct: false,
         };
         let cells = (60, 30);
         let pane = graphics.pane_pixels(cells);

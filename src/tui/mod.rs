@@ -443,7 +443,7 @@ fn draw(
         ratatui::backend::Backend::draw(backend, repaint.iter().map(|(x, y, c)| (*x, *y, c)))?;
     }
     let picture = app.picture().and_then(|p| match &p.drawn {
-        image::Drawn::Sixel(q) => Some((q, app.picture_area())),
+        image::Drawn::Pane(q) => Some((q, app.picture_area())),
         image::Drawn::Widget(_) => None,
     });
     let update = pane.update(&buf, picture, app.graphics.cell_pixels(), outer);

@@ -253,6 +253,7 @@ fn pick_graphics_blocking(choice: GraphicsChoice) -> (Graphics, Option<String>) 
                     font: (font.width.max(1), font.height.max(1)),
                     tmux: tmux || p.tmux_detected(),
                     max_sixel: None,
+                    kitty_direct: false,
                 },
                 note,
             )
@@ -260,7 +261,11 @@ fn pick_graphics_blocking(choice: GraphicsChoice) -> (Graphics, Option<String>) 
         Err(e) => fallback_graphics(forced, tmux, &e),
     };
     g.max_sixel = answers.max_sixel;
+    g.kitty_direct = g.protocol == ProtocolType::Kitty
+        && !g.tmux
+        && answers.version.as_deref().is_some_and(is_kitty);
     if g.protocol == ProtocolType::Kitty
+        && !g.kitty_direct
         && let Some(v) = answers.version.as_deref()
         && let Some(old) = kitty_without_placeholders(v)
     {
@@ -358,6 +363,13 @@ pub fn parse_answers(bytes: &[u8]) -> Answers {
     Answers { version, max_sixel }
 }
 
+/// Whether the terminal is kitty itself (its XTVERSION answer), which edits
+/// a placed picture in place (`a=f`, kitty 0.20 and newer); other terminals
+/// that speak its graphics protocol may not.
+pub fn is_kitty(version: &str) -> bool {
+    version.starts_with("kitty(")
+}
+
 /// `kitty(0.26.5)` when that kitty is older than 0.28, which first placed
 /// images by unicode placeholder (what ratatui-image draws kitty images
 /// with; an older kitty shows the placeholders as boxes).
@@ -395,6 +407,7 @@ fn fallback_graphics(
                 font: cell_size_from_window().unwrap_or((10, 20)),
                 tmux,
                 max_sixel: None,
+                kitty_direct: false,
             },
             Some(format!(
                 "the terminal did not report its cell size ({e}); guessing"
@@ -495,6 +508,10 @@ mod tests {
         assert_eq!(kitty_without_placeholders("kitty(0.28.0)"), None);
         assert_eq!(kitty_without_placeholders("kitty(0.39.1)"), None);
         assert_eq!(kitty_without_placeholders("XTerm(379)"), None);
+        // Any kitty places pictures directly (outside tmux); a terminal
+        // that only speaks its protocol is not trusted to edit in place.
+        assert!(is_kitty("kitty(0.26.5)") && is_kitty("kitty(0.39.1)"));
+        assert!(!is_kitty("WezTerm 20240203") && !is_kitty("tmux 3.3a"));
     }
 
     #[test]
@@ -504,6 +521,7 @@ mod tests {
             font: (9, 19),
             tmux: false,
             max_sixel: Some((1000, 1000)),
+            kitty_direct: false,
         };
         // 144×58 cells of 9×19 px is 1296×1102 px: held to 111×52 cells.
         assert_eq!(g.fit_cells((144, 58)), (111, 52));

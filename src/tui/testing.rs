@@ -201,7 +201,7 @@ pub fn preview_ready(app: &App) -> Msg {
     }
 }
 
-/// What a sixel terminal was sent for one action in the station.
+/// What the terminal was sent for one action in the station.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionBytes {
     pub action: &'static str,
@@ -213,20 +213,20 @@ pub struct ActionBytes {
 }
 
 /// The station on two items showing `photos`, the first with a mask, on a
-/// sixel terminal of `terminal` cells of `font` pixels, driven by keys
-/// as an operator would; for each action, what the pane writer sent. The
-/// same code the station runs, with the worker's rendering done in line.
-pub fn sixel_bytes_per_action(
+/// terminal of `terminal` cells drawing with `graphics` (sixel, or kitty
+/// placing directly), driven by keys as an operator would; for each
+/// action, what the pane writer sent. The same code the station runs, with
+/// the worker's rendering done in line.
+pub fn pane_bytes_per_action(
     photos: [RgbImage; 2],
     terminal: (u16, u16),
-    font: (u16, u16),
+    graphics: Graphics,
 ) -> Result<Vec<ActionBytes>, String> {
     use super::image::{Drawn, Palettes};
     use super::pane::PaneWriter;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
-    use ratatui_image::picker::ProtocolType;
 
     let [a, b] = photos;
     let mut first = item("a0000000000000001", a.width(), a.height());
@@ -238,12 +238,7 @@ pub fn sixel_bytes_per_action(
     let second = item("b0000000000000002", b.width(), b.height());
     let pyramids = [Pyramid::new(a), Pyramid::new(b)];
     let mut app = app_with(vec![first, second]);
-    app.graphics = Graphics {
-        protocol: ProtocolType::Sixel,
-        font,
-        tmux: false,
-        max_sixel: None,
-    };
+    app.graphics = graphics;
     update(&mut app, Msg::Resized(terminal.0, terminal.1));
     let mut term = Terminal::new(TestBackend::new(terminal.0, terminal.1))
         .map_err(|e| format!("test terminal: {e}"))?;
@@ -267,7 +262,7 @@ pub fn sixel_bytes_per_action(
             Err(e) => return Err(format!("drawing: {e}")),
         };
         let picture = app.picture().and_then(|p| match &p.drawn {
-            Drawn::Sixel(q) => Some((q, app.picture_area())),
+            Drawn::Pane(q) => Some((q, app.picture_area())),
             Drawn::Widget(_) => None,
         });
         let u = pane.update(

@@ -1040,9 +1040,20 @@ fn two_photos() -> [image::RgbImage; 2] {
     [open("astronaut.jpg"), open("chelsea.jpg")]
 }
 
+fn graphics(protocol: ratatui_image::picker::ProtocolType) -> super::image::Graphics {
+    super::image::Graphics {
+        protocol,
+        font: (10, 20),
+        tmux: false,
+        max_sixel: None,
+        kitty_direct: protocol == ratatui_image::picker::ProtocolType::Kitty,
+    }
+}
+
 #[test]
 fn on_sixel_a_nudge_sends_a_small_part_of_a_frame_and_an_overlay_closing_only_what_it_covered() {
-    let got = super::testing::sixel_bytes_per_action(two_photos(), (200, 60), (10, 20))
+    let sixel = graphics(ratatui_image::picker::ProtocolType::Sixel);
+    let got = super::testing::pane_bytes_per_action(two_photos(), (200, 60), sixel)
         .expect("station driven");
     let by = |name: &str| {
         got.iter()
@@ -1099,4 +1110,38 @@ fn g_halves_the_picture_for_a_slow_link_and_says_so_but_not_on_half_blocks() {
     assert!(app.image_limited().is_none(), "not the terminal's limit");
     press(&mut app, key(KeyCode::Char('g'), KeyModifiers::NONE));
     assert_eq!(app.image_cells(), whole);
+}
+
+#[test]
+fn on_kitty_a_nudge_edits_the_placed_picture_and_an_overlay_closing_sends_no_pixels() {
+    let kitty = graphics(ratatui_image::picker::ProtocolType::Kitty);
+    let got = super::testing::pane_bytes_per_action(two_photos(), (200, 60), kitty)
+        .expect("station driven");
+    let by = |name: &str| {
+        got.iter()
+            .find(|a| a.action.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {got:?}"))
+            .clone()
+    };
+    let full = by("first picture");
+    assert_eq!(full.cells, full.of);
+    for nudge in [by("mask nudge"), by("ten nudges")] {
+        assert!(nudge.cells > 0 && nudge.cells * 10 < nudge.of, "{nudge:?}");
+        assert!(
+            nudge.bytes * 100 <= full.bytes * 15,
+            "{nudge:?} against {full:?}"
+        );
+    }
+    // An overlay takes the picture off and puts it back: no pixels sent.
+    for step in [
+        "help opened",
+        "help closed",
+        "reject dialog opened",
+        "reject dialog closed",
+    ] {
+        let a = by(step);
+        assert_eq!(a.cells, 0, "{a:?}");
+        assert!(a.bytes > 0 && a.bytes < 2_000, "{a:?}");
+    }
+    assert_eq!(by("next item").cells, by("next item").of);
 }

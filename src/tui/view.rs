@@ -193,7 +193,7 @@ fn image_pane(f: &mut Frame, app: &App, panes: &Panes) {
             Drawn::Widget(protocol) => f.render_widget(Image::new(protocol), area),
             // Written by the pane writer after the frame, in the parts
             // that changed.
-            Drawn::Sixel(_) => f.render_widget(PhotoCells, area),
+            Drawn::Pane(_) => f.render_widget(PhotoCells, area),
         }
         for l in &pic.labels {
             if l.row >= area.height || l.col >= area.width {

@@ -22,7 +22,7 @@ use std::thread;
 
 /// Kitty image ids, so the pane and the preview do not replace each other.
 const KITTY_PANE: u32 = 0x00A1_0001;
-const KITTY_PREVIEW: u32 = 0x00A1_0002;
+const KITTY_PREVIEW: u32 = super::pane::KITTY_PREVIEW_ID;
 
 /// Decoded originals kept in memory: the current item and its neighbours,
 /// fewer when they would not fit the policy's memory limit beside the
