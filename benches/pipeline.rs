@@ -11,7 +11,6 @@ mod common;
 
 use common::photo;
 use criterion::{Criterion, criterion_group, criterion_main};
-use ratatui_image::picker::ProtocolType;
 use std::hint::black_box;
 use veil::item::{Item, MaskKind, MaskOrigin, Rect};
 use veil::keys::{AllowedSigners, Reviewer};
@@ -56,13 +55,7 @@ fn render(c: &mut Criterion) {
         })
     });
     let pyramid = Pyramid::new(rgb.clone());
-    let sixel = Graphics {
-        protocol: ProtocolType::Sixel,
-        font: (10, 20),
-        tmux: false,
-        max_sixel: None,
-        kitty_direct: false,
-    };
+    let sixel = Graphics::sixel((10, 20));
     for (name, graphics, cells) in [
         (
             "frame_halfblocks_80x24",

@@ -593,13 +593,7 @@ fn main() -> Result<()> {
         Workspace::open(&ws_dir)?,
         Err("benchmark".into()),
     ));
-    let sixel = Graphics {
-        protocol: ProtocolType::Sixel,
-        font: (10, 20),
-        tmux: false,
-        max_sixel: None,
-        kitty_direct: false,
-    };
+    let sixel = Graphics::sixel((10, 20));
     for (cols, rows) in [(80u16, 24u16), (200, 60)] {
         for g in [Graphics::halfblocks(), sixel] {
             eprintln!("review station {cols}×{rows} {}…", g.name());

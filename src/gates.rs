@@ -310,28 +310,10 @@ mod tests {
 
     fn item() -> Item {
         Item {
-            format_version: ITEM_FORMAT,
-            id: "abc".into(),
-            source: "/x".into(),
-            duplicates: vec![],
-            sha256: "00".repeat(32),
-            size: 1,
             format: "jpeg".into(),
             width: 100,
             height: 80,
-            orientation: 1,
-            metadata: vec![],
-            detector: None,
-            masks: vec![],
-            next_mask_id: 1,
-            gates: GateEvidence::default(),
-            state: ItemState::Pending,
-            high_stakes: false,
-            failure: None,
-            output: None,
-            rejection: None,
-            withdrawals: Vec::new(),
-            ingested_at: "t".into(),
+            ..Item::pending("abc", "/x".as_ref(), &"00".repeat(32), 1, "t")
         }
     }
 

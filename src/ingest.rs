@@ -6,7 +6,7 @@
 //! the original's SHA-256.
 
 use crate::detect::Detector;
-use crate::item::{ITEM_FORMAT, Item, ItemState, MaskKind, MaskOrigin, item_id_for};
+use crate::item::{Item, ItemState, MaskKind, MaskOrigin, item_id_for};
 use crate::workspace::{Workspace, WorkspaceError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -595,7 +595,7 @@ fn record_unreadable(ws: &Workspace, path: &Path, reason: String, now: &str) -> 
     {
         return Outcome::Unchanged { id };
     }
-    let mut item = empty_item(&id, path, "", 0, now);
+    let mut item = Item::pending(&id, path, "", 0, now);
     item.failure = Some(reason.clone());
     item.state = ItemState::Failed;
     match ws.save_item(&item) {
@@ -610,39 +610,12 @@ fn record_unreadable(ws: &Workspace, path: &Path, reason: String, now: &str) -> 
     }
 }
 
-fn empty_item(id: &str, path: &Path, sha: &str, size: u64, now: &str) -> Item {
-    Item {
-        format_version: ITEM_FORMAT,
-        id: id.to_string(),
-        source: path.to_path_buf(),
-        duplicates: Vec::new(),
-        sha256: sha.to_string(),
-        size,
-        format: String::new(),
-        width: 0,
-        height: 0,
-        orientation: 1,
-        metadata: Vec::new(),
-        detector: None,
-        masks: Vec::new(),
-        next_mask_id: 1,
-        gates: Default::default(),
-        state: ItemState::Pending,
-        high_stakes: false,
-        failure: None,
-        output: None,
-        rejection: None,
-        withdrawals: Vec::new(),
-        ingested_at: now.to_string(),
-    }
-}
-
 impl Run<'_> {
     /// Decode, inventory and detect one original already read into memory.
     fn build_item(&self, path: &Path, bytes: &[u8], sha: &str) -> Item {
         let Run { ws, detector, now } = self;
         let policy = &ws.policy;
-        let mut item = empty_item(&item_id_for(sha), path, sha, bytes.len() as u64, now);
+        let mut item = Item::pending(&item_id_for(sha), path, sha, bytes.len() as u64, now);
         let inventory = crate::metadata::inventory(bytes);
         item.metadata = inventory.findings;
         // The output drops all metadata regardless; the reviewer should still

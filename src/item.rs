@@ -514,6 +514,42 @@ pub struct WithdrawalRecord {
 }
 
 impl Item {
+    /// A pending item for the original at `source` (SHA-256 `sha256`,
+    /// `size` bytes), ingested at `ingested_at`, before its pixels and
+    /// metadata are read: no size, format, masks or evidence yet.
+    pub fn pending(
+        id: &str,
+        source: &std::path::Path,
+        sha256: &str,
+        size: u64,
+        ingested_at: &str,
+    ) -> Item {
+        Item {
+            format_version: ITEM_FORMAT,
+            id: id.to_string(),
+            source: source.to_path_buf(),
+            duplicates: Vec::new(),
+            sha256: sha256.to_string(),
+            size,
+            format: String::new(),
+            width: 0,
+            height: 0,
+            orientation: 1,
+            metadata: Vec::new(),
+            detector: None,
+            masks: Vec::new(),
+            next_mask_id: 1,
+            gates: GateEvidence::default(),
+            state: ItemState::Pending,
+            high_stakes: false,
+            failure: None,
+            output: None,
+            rejection: None,
+            withdrawals: Vec::new(),
+            ingested_at: ingested_at.to_string(),
+        }
+    }
+
     /// Width and height of the upright image the reviewer sees.
     pub fn oriented_size(&self) -> (u32, u32) {
         if orientation_swaps_axes(self.orientation) {

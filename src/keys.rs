@@ -756,17 +756,7 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
 }
 
 fn create_private_dir(path: &Path) -> Result<(), KeyError> {
-    if path.as_os_str().is_empty() || path.is_dir() {
-        return Ok(());
-    }
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(path).map_err(io_err(path))
+    crate::workspace::private_dir(path).map_err(io_err(path))
 }
 
 #[cfg(test)]

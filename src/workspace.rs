@@ -494,6 +494,11 @@ fn process_alive(pid: i32) -> bool {
 
 /// Create a folder (and parents) with mode 0700 when new.
 pub(crate) fn create_private_dir(path: &Path) -> Result<(), WorkspaceError> {
+    private_dir(path).map_err(io_err(path))
+}
+
+/// [`create_private_dir`] for callers with errors of their own.
+pub(crate) fn private_dir(path: &Path) -> io::Result<()> {
     if path.as_os_str().is_empty() || path.is_dir() {
         return Ok(());
     }
@@ -504,7 +509,7 @@ pub(crate) fn create_private_dir(path: &Path) -> Result<(), WorkspaceError> {
         use std::os::unix::fs::DirBuilderExt;
         b.mode(0o700);
     }
-    b.create(path).map_err(io_err(path))
+    b.create(path)
 }
 
 /// Write `bytes` to `path` so that readers see the old file or the new one,

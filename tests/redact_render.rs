@@ -6,7 +6,7 @@ use common::mean_abs_diff;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use veil::item::{GateEvidence, ITEM_FORMAT, Item, ItemState, Mask, MaskKind, MaskOrigin, Rect};
+use veil::item::{Item, Mask, MaskKind, MaskOrigin, Rect};
 use veil::policy::{OutputFormat, Policy, RedactionMode};
 use veil::redact::{Rendered, check_output, render_from_bytes, render_item, render_pixels};
 
@@ -63,28 +63,19 @@ fn item_for(name: &str, masks: Vec<Mask>) -> Item {
     let info = &expected()["files"][name];
     let n = |k: &str| info[k].as_u64().expect("number in expected.json");
     Item {
-        format_version: ITEM_FORMAT,
-        id: sha[..16].to_string(),
-        source: path,
-        duplicates: Vec::new(),
-        sha256: sha,
-        size: bytes.len() as u64,
         format: info["format"].as_str().unwrap_or_default().to_string(),
         width: n("width") as u32,
         height: n("height") as u32,
         orientation: n("exif_orientation") as u8,
-        metadata: Vec::new(),
-        detector: None,
         next_mask_id: masks.len() as u32 + 1,
         masks,
-        gates: GateEvidence::default(),
-        state: ItemState::Pending,
-        high_stakes: false,
-        failure: None,
-        output: None,
-        rejection: None,
-        withdrawals: Vec::new(),
-        ingested_at: "2024-01-01T00:00:00Z".into(),
+        ..Item::pending(
+            &sha[..16],
+            &path,
+            &sha,
+            bytes.len() as u64,
+            "2024-01-01T00:00:00Z",
+        )
     }
 }
 

@@ -43,7 +43,15 @@ impl Graphics {
     pub fn halfblocks() -> Graphics {
         Graphics {
             protocol: ProtocolType::Halfblocks,
-            font: (10, 20),
+            ..Graphics::sixel((10, 20))
+        }
+    }
+
+    /// Sixel with cells of `font` pixels, straight to the terminal.
+    pub fn sixel(font: (u16, u16)) -> Graphics {
+        Graphics {
+            protocol: ProtocolType::Sixel,
+            font,
             tmux: false,
             max_sixel: None,
             kitty_direct: false,
@@ -675,11 +683,8 @@ mod tests {
     #[test]
     fn a_sixel_frame_in_tmux_is_one_well_formed_passthrough() {
         let g = Graphics {
-            protocol: ProtocolType::Sixel,
-            font: (4, 8),
             tmux: true,
-            max_sixel: None,
-            kitty_direct: false,
+            ..Graphics::sixel((4, 8))
         };
         let pic = RgbImage::from_pixel(8, 16, Rgb([10, 200, 30]));
         let Ok(Protocol::Sixel(s)) = encode(Canvas::plain(pic), (2, 2), g, 1) else {
@@ -691,13 +696,7 @@ mod tests {
     }
 
     fn sixel_request(w: u32, h: u32, masks: Vec<MaskOutline>) -> FrameRequest {
-        let graphics = Graphics {
-            protocol: ProtocolType::Sixel,
-            font: (10, 20),
-            tmux: false,
-            max_sixel: None,
-            kitty_direct: false,
-        };
+        let graphics = Graphics::sixel((10, 20));
         let cells = (60, 30);
         let pane = graphics.pane_pixels(cells);
         FrameRequest {

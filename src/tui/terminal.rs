@@ -517,11 +517,8 @@ mod tests {
     #[test]
     fn a_sixel_limit_smaller_than_the_pane_holds_the_picture_to_it() {
         let g = Graphics {
-            protocol: ProtocolType::Sixel,
-            font: (9, 19),
-            tmux: false,
             max_sixel: Some((1000, 1000)),
-            kitty_direct: false,
+            ..Graphics::sixel((9, 19))
         };
         // 144×58 cells of 9×19 px is 1296×1102 px: held to 111×52 cells.
         assert_eq!(g.fit_cells((144, 58)), (111, 52));

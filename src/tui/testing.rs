@@ -5,9 +5,7 @@ use super::app::{App, Clock, PreviewShown};
 use super::image::{Graphics, Pyramid, compose_fitted, encode, render};
 use super::theme::Theme;
 use super::update::{Msg, update};
-use crate::item::{
-    GateEvidence, ITEM_FORMAT, Item, ItemState, MaskKind, MaskOrigin, MetadataFinding, Rect,
-};
+use crate::item::{Item, ItemState, MaskKind, MaskOrigin, MetadataFinding, Rect};
 use crate::policy::Policy;
 use image::{Rgb, RgbImage};
 
@@ -19,29 +17,18 @@ pub const REVIEWER: &str = "Dr Ada Test";
 
 /// An item `id` of `w`×`h` pixels with no masks.
 pub fn item(id: &str, w: u32, h: u32) -> Item {
+    let source = std::path::PathBuf::from(format!("/originals/{id}.jpg"));
     Item {
-        format_version: ITEM_FORMAT,
-        id: id.into(),
-        source: format!("/originals/{id}.jpg").into(),
-        duplicates: vec![],
-        sha256: format!("{id:0<64}"),
-        size: 123_456,
         format: "jpeg".into(),
         width: w,
         height: h,
-        orientation: 1,
-        metadata: vec![],
-        detector: None,
-        masks: vec![],
-        next_mask_id: 1,
-        gates: GateEvidence::default(),
-        state: ItemState::Pending,
-        high_stakes: false,
-        failure: None,
-        output: None,
-        rejection: None,
-        withdrawals: Vec::new(),
-        ingested_at: "2025-03-14T08:00:00Z".into(),
+        ..Item::pending(
+            id,
+            &source,
+            &format!("{id:0<64}"),
+            123_456,
+            "2025-03-14T08:00:00Z",
+        )
     }
 }
 

@@ -1043,10 +1043,8 @@ fn two_photos() -> [image::RgbImage; 2] {
 fn graphics(protocol: ratatui_image::picker::ProtocolType) -> super::image::Graphics {
     super::image::Graphics {
         protocol,
-        font: (10, 20),
-        tmux: false,
-        max_sixel: None,
         kitty_direct: protocol == ratatui_image::picker::ProtocolType::Kitty,
+        ..super::image::Graphics::sixel((10, 20))
     }
 }
 
