@@ -453,9 +453,9 @@ fn draw(
     if update.bytes.len() >= ROUND_TRIP_BYTES {
         // Until the terminal has drawn it: keys typed meanwhile are taken
         // together, and a slow link is seen however much it buffers.
-        drain.waited = drain
-            .waited
-            .max(terminal::round_trip().unwrap_or(terminal::ROUND_TRIP_LIMIT));
+        if let Some(took) = terminal::round_trip() {
+            drain.waited = drain.waited.max(took);
+        }
     }
     Ok(drain)
 }

@@ -163,8 +163,8 @@ pub const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(2);
 /// its cursor is, which it answers only after the output before the
 /// question. Over SSH the kernel and the network buffer hundreds of
 /// kilobytes, so a write returns long before the picture is shown; this is
-/// the time the operator actually waits. `None` when the terminal did not
-/// answer (crossterm gives up after two seconds).
+/// the time the operator actually waits: at least [`ROUND_TRIP_LIMIT`] when
+/// crossterm gave up waiting, `None` when asking failed at once.
 pub fn round_trip() -> Option<Duration> {
     let started = Instant::now();
     // crossterm writes the question through std's stdout, which does not
@@ -179,7 +179,8 @@ pub fn round_trip() -> Option<Duration> {
         // SAFETY: as above.
         unsafe { libc::fcntl(0, libc::F_SETFL, flags | libc::O_NONBLOCK) };
     }
-    answered.then(|| started.elapsed())
+    let took = started.elapsed();
+    (answered || took >= ROUND_TRIP_LIMIT).then_some(took)
 }
 
 /// Give the terminal back as it was. Safe to call more than once.
