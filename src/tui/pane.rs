@@ -219,28 +219,27 @@ impl PaneWriter {
             // The mobile preview, placed directly, stays until taken off.
             kitty_unplace(&mut bytes, KITTY_PREVIEW_ID);
         }
-        let Some((frame, area)) = frame else {
-            if let Some(Shown {
-                frame: Frame::Kitty(_),
-                placed: true,
-                ..
-            }) = self.shown
-            {
+        // Nothing to show (another item loading, a picture not of this
+        // pane's size): a placed kitty picture comes off.
+        let nothing = |me: &mut PaneWriter, mut bytes: String| {
+            if me.shown.as_ref().is_some_and(|s| s.placed) {
                 kitty_unplace(&mut bytes, KITTY_PANE_ID);
             }
-            self.shown = None;
-            return Update {
+            me.shown = None;
+            Update {
                 bytes: bytes.into_bytes(),
                 ..Update::default()
-            };
+            }
+        };
+        let Some((frame, area)) = frame else {
+            return nothing(self, bytes);
         };
         let area = area.intersection(screen);
         let (cols, rows) = (usize::from(area.width), usize::from(area.height));
         let (cw, ch) = (cell_px.0 as usize, cell_px.1 as usize);
         let (fw, fh) = frame.size();
         if cols == 0 || rows == 0 || fw < cols * cw || fh < rows * ch {
-            self.shown = None;
-            return Update::default();
+            return nothing(self, bytes);
         }
         let index = |col: usize, row: usize| {
             (usize::from(area.y) + row) * usize::from(screen.width) + usize::from(area.x) + col
