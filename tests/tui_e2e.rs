@@ -561,3 +561,90 @@ fn the_first_key_after_the_station_starts_is_not_lost_to_the_graphics_query() {
     tmux.keys(&["Escape", "q"]);
     tmux.wait_for("VEIL-EXIT=0", 20);
 }
+
+fn python3_available() -> bool {
+    std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Bytes per key of `veil review --graphics sixel` in a pseudo-terminal of
+/// 160×48 cells of 10×20 px, through `tests/oracles/pty_bytes.py`.
+fn sixel_bytes_per_key(env: &Env, id: &str, keys: &[(&str, &str)]) -> Vec<Value> {
+    let keys = serde_json::to_string(keys).expect("keys as JSON");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/pty_bytes.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .args(["160", "48", "10", "20", &keys, "--", VEIL])
+        .args(["--workspace"])
+        .arg(&env.ws)
+        .args(["review", "--graphics", "sixel", id])
+        .env("HOME", &env.home)
+        .env("XDG_CONFIG_HOME", env.home.join(".config"))
+        .output()
+        .expect("python3 runs the pty harness");
+    ok(&out, "the pty harness");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line from the harness"))
+        .collect()
+}
+
+#[test]
+fn over_a_pseudo_terminal_a_sixel_nudge_sends_a_small_part_of_the_picture_and_every_key_is_answered()
+ {
+    if !python3_available() {
+        eprintln!("tui_e2e: python3 is not installed; skipping the pseudo-terminal test");
+        return;
+    }
+    let Some(env) = demo_env("the pseudo-terminal test") else {
+        return;
+    };
+    let id = pick_item(&env.ws);
+    let before = env.item(&id)["masks"][0]["rect"]["x"].as_u64();
+    let steps = sixel_bytes_per_key(
+        &env,
+        &id,
+        &[
+            ("nudge", "l"),
+            ("reject dialog", "R"),
+            ("reject dialog closed", "\u{1b}"),
+            ("quit", "q"),
+        ],
+    );
+    let bytes = |step: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == step)
+            .and_then(|s| s["bytes"].as_u64())
+            .unwrap_or_else(|| panic!("{step} in {steps:?}"))
+    };
+    let full = bytes("start-up");
+    assert!(
+        full > 100_000,
+        "a whole sixel picture at start-up: {steps:?}"
+    );
+    let nudge = bytes("nudge");
+    assert!(nudge > 0, "the nudge is drawn: {steps:?}");
+    assert!(
+        nudge * 100 <= full * 15,
+        "a nudge sends its cells only: {steps:?}"
+    );
+    assert!(
+        bytes("reject dialog") < 20_000,
+        "a dialog is text: {steps:?}"
+    );
+    let closed = bytes("reject dialog closed");
+    assert!(
+        closed > 0 && closed * 2 < full,
+        "closing the dialog sends what it covered: {steps:?}"
+    );
+    let exit = steps.last().map(|s| s["exit"].clone());
+    assert_eq!(exit, Some(Value::from(0)), "q ends the review: {steps:?}");
+    let after = env.item(&id)["masks"][0]["rect"]["x"].as_u64();
+    assert!(
+        after > before,
+        "the nudge moved the mask: {before:?} → {after:?}"
+    );
+}
