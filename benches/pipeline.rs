@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the steps after detection, on a 1 MP photo:
 //! render (orient, fill masks, encode, allowlist check) beside a plain
 //! decode + encode, the review pane's picture (compose + halfblocks/sixel
-//! encode), `verify` of a 2,000-entry ledger, and decoding a 12 MP iPhone
+//! encode), what the station's UI thread sends for a new view and for a
+//! nudge (sixel and kitty), `verify` of a 2,000-entry ledger, and decoding a 12 MP iPhone
 //! HEIC beside the same picture as a JPEG. The full table at 1, 12
 //! and 48 MP with the peers: `cargo run --release --example bench_report`.
 //!
@@ -85,6 +86,93 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
+/// What the review station's UI thread does after a frame arrives: the
+/// pane writer comparing it with what the terminal has and encoding what is
+/// sent, for a whole new view and for a mask nudged 5 px, on sixel and on
+/// kitty placing directly. 200×60 terminal: a pane of 114×57 cells of
+/// 10×20 px.
+fn pane_writer(c: &mut Criterion) {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect as Area;
+    use ratatui::widgets::Widget;
+    use veil::tui::image::{Drawn, Palettes, render};
+    use veil::tui::pane::{Frame, Outer, PaneWriter, PhotoCells};
+
+    let (jpeg, rgb) = photo();
+    let item = item_for(&jpeg, rgb.width(), rgb.height());
+    let pyramid = Pyramid::new(rgb.clone());
+    let cells = (114u16, 57u16);
+    let area = Area::new(1, 1, cells.0, cells.1);
+    let mut buf = Buffer::empty(Area::new(0, 0, 200, 60));
+    PhotoCells.render(area, &mut buf);
+    let mut g = c.benchmark_group("pane_writer_200x60");
+    g.sample_size(20);
+    let kitty = Graphics {
+        protocol: ratatui_image::picker::ProtocolType::Kitty,
+        kitty_direct: true,
+        ..Graphics::sixel((10, 20))
+    };
+    for (name, graphics) in [("sixel", Graphics::sixel((10, 20))), ("kitty", kitty)] {
+        let mut palettes = Palettes::default();
+        let mut frame = |nudge: u32| -> Frame {
+            let mut masks: Vec<MaskOutline> = item.masks.iter().map(MaskOutline::from).collect();
+            masks[0].rect.x += nudge;
+            let req = FrameRequest {
+                item_id: item.id.clone(),
+                viewport: viewport(
+                    (rgb.width(), rgb.height()),
+                    graphics.pane_pixels(cells),
+                    100,
+                    (rgb.width() as f64 / 2.0, rgb.height() as f64 / 2.0),
+                ),
+                cells,
+                masks,
+                selected: item.masks.first().map(|m| m.id),
+                graphics,
+            };
+            match render(&pyramid, req, 1, &mut palettes).map(|p| p.drawn) {
+                Ok(Drawn::Pane(f)) => f,
+                _ => panic!("a pane frame"),
+            }
+        };
+        let (first, moved) = (frame(0), frame(5));
+        g.bench_function(format!("{name}_whole_view"), |b| {
+            b.iter(|| {
+                let mut w = PaneWriter::default();
+                w.update(
+                    &buf,
+                    Some((black_box(&first), area)),
+                    (10, 20),
+                    Outer::Direct,
+                )
+                .bytes
+                .len()
+            })
+        });
+        g.bench_function(format!("{name}_nudge"), |b| {
+            b.iter_batched(
+                || {
+                    let mut w = PaneWriter::default();
+                    w.update(&buf, Some((&first, area)), (10, 20), Outer::Direct);
+                    w
+                },
+                |mut w| {
+                    w.update(
+                        &buf,
+                        Some((black_box(&moved), area)),
+                        (10, 20),
+                        Outer::Direct,
+                    )
+                    .bytes
+                    .len()
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 fn verify(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ledger.jsonl");
@@ -136,5 +224,5 @@ fn decode_heic(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, render, verify, decode_heic);
+criterion_group!(benches, render, pane_writer, verify, decode_heic);
 criterion_main!(benches);
