@@ -35,6 +35,29 @@ fn item_for(jpeg: &[u8], w: u32, h: u32) -> Item {
     item
 }
 
+/// The whole of `item` fitted to a pane of `cells`, its first mask moved
+/// `nudge` pixels right and selected.
+fn fitted_view(item: &Item, graphics: Graphics, cells: (u16, u16), nudge: u32) -> FrameRequest {
+    let (w, h) = (item.width, item.height);
+    let mut masks: Vec<MaskOutline> = item.masks.iter().map(MaskOutline::from).collect();
+    if let Some(first) = masks.first_mut() {
+        first.rect.x += nudge;
+    }
+    FrameRequest {
+        item_id: item.id.clone(),
+        viewport: viewport(
+            (w, h),
+            graphics.pane_pixels(cells),
+            100,
+            (w as f64 / 2.0, h as f64 / 2.0),
+        ),
+        cells,
+        masks,
+        selected: item.masks.first().map(|m| m.id),
+        graphics,
+    }
+}
+
 fn render(c: &mut Criterion) {
     let (jpeg, rgb) = photo();
     let policy = Policy::default();
@@ -66,19 +89,7 @@ fn render(c: &mut Criterion) {
         ("frame_sixel_80x24", sixel, (38, 21)),
         ("frame_sixel_200x60", sixel, (114, 57)),
     ] {
-        let req = FrameRequest {
-            item_id: item.id.clone(),
-            viewport: viewport(
-                (rgb.width(), rgb.height()),
-                graphics.pane_pixels(cells),
-                100,
-                (rgb.width() as f64 / 2.0, rgb.height() as f64 / 2.0),
-            ),
-            cells,
-            masks: item.masks.iter().map(MaskOutline::from).collect(),
-            selected: item.masks.first().map(|m| m.id),
-            graphics,
-        };
+        let req = fitted_view(&item, graphics, cells, 0);
         g.bench_function(name, |b| {
             b.iter(|| encode(compose_frame(&pyramid, black_box(&req)), cells, graphics, 1).is_ok())
         });
@@ -115,21 +126,7 @@ fn pane_writer(c: &mut Criterion) {
     for (name, graphics) in [("sixel", Graphics::sixel((10, 20))), ("kitty", kitty)] {
         let mut palettes = Palettes::default();
         let mut frame = |nudge: u32| -> Frame {
-            let mut masks: Vec<MaskOutline> = item.masks.iter().map(MaskOutline::from).collect();
-            masks[0].rect.x += nudge;
-            let req = FrameRequest {
-                item_id: item.id.clone(),
-                viewport: viewport(
-                    (rgb.width(), rgb.height()),
-                    graphics.pane_pixels(cells),
-                    100,
-                    (rgb.width() as f64 / 2.0, rgb.height() as f64 / 2.0),
-                ),
-                cells,
-                masks,
-                selected: item.masks.first().map(|m| m.id),
-                graphics,
-            };
+            let req = fitted_view(&item, graphics, cells, nudge);
             match render(&pyramid, req, 1, &mut palettes).map(|p| p.drawn) {
                 Ok(Drawn::Pane(f)) => f,
                 _ => panic!("a pane frame"),

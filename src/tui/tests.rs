@@ -1048,17 +1048,20 @@ fn graphics(protocol: ratatui_image::picker::ProtocolType) -> super::image::Grap
     }
 }
 
+/// The bytes of the action whose name starts with `name`.
+fn action(got: &[super::testing::ActionBytes], name: &str) -> super::testing::ActionBytes {
+    got.iter()
+        .find(|a| a.action.starts_with(name))
+        .unwrap_or_else(|| panic!("{name} in {got:?}"))
+        .clone()
+}
+
 #[test]
 fn on_sixel_a_nudge_sends_a_small_part_of_a_frame_and_an_overlay_closing_only_what_it_covered() {
     let sixel = graphics(ratatui_image::picker::ProtocolType::Sixel);
     let got = super::testing::pane_bytes_per_action(two_photos(), (200, 60), sixel)
         .expect("station driven");
-    let by = |name: &str| {
-        got.iter()
-            .find(|a| a.action.starts_with(name))
-            .unwrap_or_else(|| panic!("{name} in {got:?}"))
-            .clone()
-    };
+    let by = |name: &str| action(&got, name);
     let full = by("first picture");
     assert_eq!(full.cells, full.of, "the first picture is sent whole");
     assert!(full.bytes > 50_000, "{full:?}");
@@ -1115,12 +1118,7 @@ fn on_kitty_a_nudge_edits_the_placed_picture_and_an_overlay_closing_sends_no_pix
     let kitty = graphics(ratatui_image::picker::ProtocolType::Kitty);
     let got = super::testing::pane_bytes_per_action(two_photos(), (200, 60), kitty)
         .expect("station driven");
-    let by = |name: &str| {
-        got.iter()
-            .find(|a| a.action.starts_with(name))
-            .unwrap_or_else(|| panic!("{name} in {got:?}"))
-            .clone()
-    };
+    let by = |name: &str| action(&got, name);
     let full = by("first picture");
     assert_eq!(full.cells, full.of);
     for nudge in [by("mask nudge"), by("ten nudges")] {
