@@ -569,9 +569,10 @@ fn python3_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Bytes per key of `veil review --graphics sixel` in a pseudo-terminal of
-/// 160×48 cells of 10×20 px, through `tests/oracles/pty_bytes.py`.
-fn sixel_bytes_per_key(env: &Env, id: &str, keys: &[(&str, &str)]) -> Vec<Value> {
+/// Bytes per key of `veil review --graphics GRAPHICS` in a pseudo-terminal
+/// of 160×48 cells of 10×20 px, through `tests/oracles/pty_bytes.py`
+/// (answering as kitty 0.26 does for `kitty`, else as an xterm with sixel).
+fn bytes_per_key(env: &Env, id: &str, graphics: &str, keys: &[(&str, &str)]) -> Vec<Value> {
     let keys = serde_json::to_string(keys).expect("keys as JSON");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/pty_bytes.py");
     let out = std::process::Command::new("python3")
@@ -579,7 +580,8 @@ fn sixel_bytes_per_key(env: &Env, id: &str, keys: &[(&str, &str)]) -> Vec<Value>
         .args(["160", "48", "10", "20", &keys, "--", VEIL])
         .args(["--workspace"])
         .arg(&env.ws)
-        .args(["review", "--graphics", "sixel", id])
+        .args(["review", "--graphics", graphics, id])
+        .env("PTY_AS", graphics)
         .env("HOME", &env.home)
         .env("XDG_CONFIG_HOME", env.home.join(".config"))
         .output()
@@ -603,9 +605,10 @@ fn over_a_pseudo_terminal_a_sixel_nudge_sends_a_small_part_of_the_picture_and_ev
     };
     let id = pick_item(&env.ws);
     let before = env.item(&id)["masks"][0]["rect"]["x"].as_u64();
-    let steps = sixel_bytes_per_key(
+    let steps = bytes_per_key(
         &env,
         &id,
+        "sixel",
         &[
             ("nudge", "l"),
             ("reject dialog", "R"),
@@ -646,5 +649,51 @@ fn over_a_pseudo_terminal_a_sixel_nudge_sends_a_small_part_of_the_picture_and_ev
     assert!(
         after > before,
         "the nudge moved the mask: {before:?} → {after:?}"
+    );
+}
+
+#[test]
+fn over_a_pseudo_terminal_kitty_edits_its_placed_picture_and_an_overlay_closing_sends_no_picture() {
+    if !python3_available() {
+        eprintln!("tui_e2e: python3 is not installed; skipping the pseudo-terminal test");
+        return;
+    }
+    let Some(env) = demo_env("the pseudo-terminal kitty test") else {
+        return;
+    };
+    let id = pick_item(&env.ws);
+    let steps = bytes_per_key(
+        &env,
+        &id,
+        "kitty",
+        &[
+            ("nudge", "l"),
+            ("reject dialog", "R"),
+            ("reject dialog closed", "\u{1b}"),
+            ("quit", "q"),
+        ],
+    );
+    let bytes = |step: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == step)
+            .and_then(|s| s["bytes"].as_u64())
+            .unwrap_or_else(|| panic!("{step} in {steps:?}"))
+    };
+    let full = bytes("start-up");
+    assert!(full > 100_000, "a whole picture at start-up: {steps:?}");
+    let nudge = bytes("nudge");
+    assert!(
+        nudge > 0 && nudge * 100 <= full * 15,
+        "an edit of the cells: {steps:?}"
+    );
+    // The picture is taken off and put back: text and a few commands.
+    assert!(
+        bytes("reject dialog closed") < 20_000,
+        "no picture re-sent: {steps:?}"
+    );
+    assert_eq!(
+        steps.last().map(|s| s["exit"].clone()),
+        Some(Value::from(0))
     );
 }

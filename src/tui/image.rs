@@ -47,6 +47,17 @@ impl Graphics {
         }
     }
 
+    /// Whether pictures go through [`super::pane::PaneWriter`] (sixel, and
+    /// kitty placed directly), sent in the parts that change, rather than
+    /// through ratatui-image's widget, whole.
+    pub fn by_pane_writer(&self) -> bool {
+        match self.protocol {
+            ProtocolType::Sixel => true,
+            ProtocolType::Kitty => self.kitty_direct,
+            ProtocolType::Halfblocks | ProtocolType::Iterm2 => false,
+        }
+    }
+
     /// Sixel with cells of `font` pixels, straight to the terminal.
     pub fn sixel(font: (u16, u16)) -> Graphics {
         Graphics {
@@ -492,17 +503,17 @@ pub fn render(
 ) -> Result<Picture, String> {
     let mut canvas = compose_frame(image, &req);
     let labels = std::mem::take(&mut canvas.labels);
-    let drawn = if req.graphics.protocol == ProtocolType::Sixel {
+    let drawn = if !req.graphics.by_pane_writer() {
+        Drawn::Widget(encode(canvas, req.cells, req.graphics, kitty_id)?)
+    } else if req.graphics.protocol == ProtocolType::Sixel {
         let palette = palettes.for_view(&req, &canvas);
         Drawn::Pane(Frame::Sixel(Arc::new(quantise(
             &canvas.rgb,
             &canvas.ink,
             palette,
         ))))
-    } else if req.graphics.protocol == ProtocolType::Kitty && req.graphics.kitty_direct {
-        Drawn::Pane(Frame::Kitty(Arc::new(canvas.rgb)))
     } else {
-        Drawn::Widget(encode(canvas, req.cells, req.graphics, kitty_id)?)
+        Drawn::Pane(Frame::Kitty(Arc::new(canvas.rgb)))
     };
     Ok(Picture {
         request: req,
@@ -827,6 +838,23 @@ mod tests {
                 kind: MaskKind::Screen
             }]
         );
+    }
+
+    #[test]
+    fn sixel_and_directly_placed_kitty_go_through_the_pane_writer_the_rest_whole() {
+        let sixel = Graphics::sixel((10, 20));
+        let kitty = |kitty_direct| Graphics {
+            protocol: ProtocolType::Kitty,
+            kitty_direct,
+            ..sixel
+        };
+        assert!(sixel.by_pane_writer() && kitty(true).by_pane_writer());
+        assert!(!kitty(false).by_pane_writer() && !Graphics::halfblocks().by_pane_writer());
+        let iterm2 = Graphics {
+            protocol: ProtocolType::Iterm2,
+            ..sixel
+        };
+        assert!(!iterm2.by_pane_writer());
     }
 
     #[test]

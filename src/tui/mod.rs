@@ -30,7 +30,6 @@ use crate::workspace::Workspace;
 use anyhow::Context;
 use app::{App, Overlay, Status, Tone};
 use crossterm::event::{self, Event};
-use ratatui_image::picker::ProtocolType;
 use serde::{Deserialize, Serialize};
 use services::{LiveServices, Services};
 use std::io::Write;
@@ -348,12 +347,12 @@ fn event_loop(
             prefetched_for = current_id;
         }
         if app.overlay != last_overlay {
-            // Text drawn over a picture erases it. On sixel the pane writer
-            // sends the cells an overlay covered when it goes; other
-            // protocols' pictures are drawn whole, after a full redraw.
+            // Text drawn over a picture erases it. The pane writer puts
+            // back what an overlay covered when it goes; ratatui-image's
+            // pictures are drawn whole, after a full redraw.
             let closed =
                 matches!(app.overlay, Overlay::None) || matches!(last_overlay, Overlay::Preview);
-            if closed && app.graphics.protocol != ProtocolType::Sixel {
+            if closed && !app.graphics.by_pane_writer() {
                 session.terminal.clear().context("redrawing the screen")?;
                 pane.forget();
             }

@@ -7,7 +7,9 @@ a sixel-capable xterm would.
     python3 pty_bytes.py COLS ROWS CELL_W CELL_H KEYS_JSON -- PROGRAM ARGS...
 
 KEYS_JSON is a list of [name, text] pairs; prints one JSON object a line:
-{"step": name, "bytes": n, "seconds": s}, then {"exit": status}.
+{"step": name, "bytes": n, "seconds": s}, then {"exit": status}. With
+PTY_AS=kitty in the environment it answers as kitty 0.26 does instead
+(its version, and its graphics protocol's query).
 """
 import fcntl, json, os, pty, select, struct, sys, termios, time
 
@@ -21,8 +23,9 @@ if pid == 0:
     os.execvp(argv[0], argv)
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, cols * cw, rows * ch))
 
+KITTY = os.environ.get("PTY_AS") == "kitty"
 ANSWERS = [
-    (b"\x1b[c", b"\x1b[?64;4c"),
+    (b"\x1b[c", b"\x1b[?62;22c" if KITTY else b"\x1b[?64;4c"),
     (b"\x1b[5n", b"\x1b[0n"),
     (b"\x1b[6n", b"\x1b[1;1R"),
     (b"\x1b[14t", b"\x1b[4;%d;%dt" % (rows * ch, cols * cw)),
@@ -51,6 +54,14 @@ def drain(quiet, limit=120.0):
                     if at + len(ask) > len(tail):
                         os.write(fd, answer)
                     at = seen.find(ask, at + 1)
+            if KITTY:
+                if b"\x1b[>0q" in b:
+                    os.write(fd, b"\x1bP>|kitty(0.26.5)\x1b\\")
+                for part in b.split(b"\x1b_G")[1:]:
+                    keys = part.split(b";", 1)[0]
+                    fields = dict(kv.split(b"=", 1) for kv in keys.split(b",") if b"=" in kv)
+                    if fields.get(b"a") == b"q" and b"i" in fields:
+                        os.write(fd, b"\x1b_Gi=" + fields[b"i"] + b";OK\x1b\\")
             tail = b[-8:]
         elif time.time() - last > quiet:
             break
