@@ -350,11 +350,17 @@ impl App {
     pub fn image_cells(&self) -> (u16, u16) {
         let a = self.panes().image;
         let (w, h) = self.graphics.fit_cells((a.width, a.height));
-        if self.light && self.graphics.protocol != ProtocolType::Halfblocks {
+        if self.light_pictures() {
             (w.div_ceil(2), h.div_ceil(2))
         } else {
             (w, h)
         }
+    }
+
+    /// Whether pictures are held to half the pane (`g`): never half-blocks,
+    /// which are text.
+    pub fn light_pictures(&self) -> bool {
+        self.light && self.graphics.protocol != ProtocolType::Halfblocks
     }
 
     /// The picture to show in the image pane: one of the current item at

@@ -506,7 +506,7 @@ fn status_line(f: &mut Frame, app: &App, area: Rect) {
     if app.ten_step {
         facts.push_str(" · step ×10");
     }
-    if app.light && app.graphics.protocol != ratatui_image::picker::ProtocolType::Halfblocks {
+    if app.light_pictures() {
         facts.push_str(" · light pictures (g: full)");
     }
     if let Some((w, h)) = app.image_limited() {
