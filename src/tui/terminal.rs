@@ -71,11 +71,14 @@ impl Write for TtyOut {
             let rest = &self.pending[done..];
             // SAFETY: writes at most `rest.len()` bytes from `rest`.
             let n = unsafe { libc::write(1, rest.as_ptr().cast(), rest.len()) };
-            if let Ok(n) = usize::try_from(n) {
-                done += n;
-                continue;
-            }
-            let e = io::Error::last_os_error();
+            let e = match usize::try_from(n) {
+                Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
+                Ok(n) => {
+                    done += n;
+                    continue;
+                }
+                Err(_) => io::Error::last_os_error(),
+            };
             match e.kind() {
                 io::ErrorKind::Interrupted => {}
                 io::ErrorKind::WouldBlock => {
