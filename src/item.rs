@@ -177,6 +177,15 @@ impl Rect {
             && other.bottom() <= self.bottom()
     }
 
+    /// The part of `self` inside `other`; `None` when they share no pixel.
+    pub fn intersection(&self, other: &Rect) -> Option<Rect> {
+        let x0 = self.x.max(other.x);
+        let y0 = self.y.max(other.y);
+        let x1 = self.right().min(other.right());
+        let y1 = self.bottom().min(other.bottom());
+        (x1 > x0 && y1 > y0).then(|| Rect::new(x0, y0, x1 - x0, y1 - y0))
+    }
+
     /// True when the two rectangles share at least one pixel.
     pub fn intersects(&self, other: &Rect) -> bool {
         self.x < other.right()
@@ -743,6 +752,20 @@ pub fn item_id_for(sha256_hex: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_intersection_of_two_rectangles_is_what_both_cover_or_nothing() {
+        let a = Rect::new(10, 10, 20, 10);
+        assert_eq!(
+            a.intersection(&Rect::new(25, 0, 100, 15)),
+            Some(Rect::new(25, 10, 5, 5))
+        );
+        assert_eq!(a.intersection(&a), Some(a));
+        // Touching edges share no pixel.
+        assert_eq!(a.intersection(&Rect::new(30, 10, 5, 5)), None);
+        assert!(!a.intersects(&Rect::new(30, 10, 5, 5)));
+        assert_eq!(a.intersection(&Rect::new(0, 0, 5, 5)), None);
+    }
 
     #[test]
     fn padding_grows_about_the_centre_and_clamps_to_the_image() {

