@@ -177,10 +177,7 @@ fn flag_changed_originals(
         let Ok(mut old) = ws.load_item(old_id) else {
             continue;
         };
-        if matches!(
-            old.state,
-            ItemState::Pending | ItemState::Ready | ItemState::AwaitingSecond
-        ) {
+        if old.state.is_open() {
             old.state = ItemState::Failed;
             old.failure = Some(format!(
                 "the original changed after ingest; its new bytes are item {new_id}"

@@ -53,6 +53,15 @@ impl ItemState {
         }
     }
 
+    /// Not decided yet: pending, marked ready, or approved once and
+    /// waiting for a second reviewer. Only such an item may be approved.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            ItemState::Pending | ItemState::Ready | ItemState::AwaitingSecond
+        )
+    }
+
     /// The state in words, for people (the review station).
     pub fn label(self) -> &'static str {
         match self {

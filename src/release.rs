@@ -923,10 +923,7 @@ impl<'a> Session<'a> {
 
     /// Decide what approving `item` now would do; writes nothing.
     fn plan(&mut self, mut item: Item, attest: &[Gate]) -> Result<Plan, ReleaseError> {
-        if !matches!(
-            item.state,
-            ItemState::Pending | ItemState::Ready | ItemState::AwaitingSecond
-        ) {
+        if !item.state.is_open() {
             return Err(ReleaseError::State {
                 id: item.id,
                 state: item.state,

@@ -475,13 +475,7 @@ impl App {
     /// Evidence can be recorded while a decision is still open (by the
     /// session holding the item).
     pub fn recording(&self) -> bool {
-        self.locked_out().is_none()
-            && self.item().is_some_and(|i| {
-                matches!(
-                    i.state,
-                    ItemState::Pending | ItemState::Ready | ItemState::AwaitingSecond
-                )
-            })
+        self.locked_out().is_none() && self.item().is_some_and(|i| i.state.is_open())
     }
 
     /// The cells the mobile preview is drawn in.

@@ -1201,10 +1201,7 @@ fn approve(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     }
     let Some(item) = app.item() else { return };
-    if !matches!(
-        item.state,
-        ItemState::Pending | ItemState::Ready | ItemState::AwaitingSecond
-    ) {
+    if !item.state.is_open() {
         let text = format!("this item is {}; it cannot be approved", item.state);
         say(app, text, Tone::Bad);
         return;
