@@ -580,43 +580,31 @@ fn is_key_type(t: &str) -> bool {
 
 /// Split on spaces outside double quotes.
 fn tokenize(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                cur.push(c);
-            }
-            c if c.is_whitespace() && !quoted => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
+    split_outside_quotes(line, char::is_whitespace)
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 /// Split an options token on commas outside quotes.
 fn split_options(t: &str) -> Vec<String> {
+    split_outside_quotes(t, |c| c == ',')
+}
+
+/// Split `s` at the characters `sep` accepts outside double quotes (the
+/// quotes are kept in the pieces), keeping empty pieces.
+fn split_outside_quotes(s: &str, sep: impl Fn(char) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
-    for c in t.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                cur.push(c);
-            }
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
+    for c in s.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if !quoted && sep(c) {
+            out.push(std::mem::take(&mut cur));
+            continue;
         }
+        cur.push(c);
     }
     out.push(cur);
     out

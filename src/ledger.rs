@@ -1007,7 +1007,7 @@ impl Ledger {
         let mut created = false;
         let ledger_id = match &tail.ledger {
             Some(id) => id.clone(),
-            None => random_hex(16),
+            None => crate::random::hex(16),
         };
         let mut pending: Vec<(Entry, bool)> = Vec::new();
         if tail.finish_line {
@@ -1106,23 +1106,6 @@ fn io_err(path: &Path, source: io::Error) -> LedgerError {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// `n` random bytes as hex.
-pub fn random_hex(n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    if getrandom::getrandom(&mut buf).is_err() {
-        // Unique, not secret: an id only has to differ between ledgers.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let mut h = Sha256::new();
-        h.update(t.to_le_bytes());
-        h.update(std::process::id().to_le_bytes());
-        buf = h.finalize()[..n.min(32)].to_vec();
-    }
-    hex::encode(buf)
 }
 
 // ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod memory;
 pub mod metadata;
 pub mod policy;
+pub mod random;
 pub mod reason;
 pub mod redact;
 pub mod release;

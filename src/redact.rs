@@ -950,9 +950,7 @@ pub fn output_name(naming: Naming, sequence: u64) -> String {
         Naming::Sequential => format!("Study_{sequence:04}"),
         Naming::Random => {
             let mut random = [0u8; 8];
-            if getrandom::getrandom(&mut random).is_err() {
-                random = fallback_random();
-            }
+            crate::random::fill(&mut random);
             // 32 symbols divide 256 evenly, so `% 32` adds no bias.
             let tail: String = random
                 .iter()
@@ -966,25 +964,6 @@ pub fn output_name(naming: Naming, sequence: u64) -> String {
 /// [`output_name`] plus the format's extension: `Case_3FQ7K2ZD.jpg`.
 pub fn output_file_name(naming: Naming, sequence: u64, format: OutputFormat) -> String {
     format!("{}.{}", output_name(naming, sequence), format.extension())
-}
-
-/// Only if the OS random source fails: a name must still be unique and
-/// opaque, not secret, so hash the clock, process id and a counter.
-fn fallback_random() -> [u8; 8] {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut h = Sha256::new();
-    h.update(nanos.to_le_bytes());
-    h.update(std::process::id().to_le_bytes());
-    h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    let digest = h.finalize();
-    let mut out = [0u8; 8];
-    out.copy_from_slice(&digest[..8]);
-    out
 }
 
 #[cfg(test)]

@@ -420,7 +420,7 @@ fn run_many(
     let mut batch_id = None;
     if !recs.is_empty() {
         if as_batch {
-            let bid = ledger::random_hex(8);
+            let bid = crate::random::hex(8);
             let n = recs.len() as u64;
             for (i, r) in recs.iter_mut().enumerate() {
                 r.entry.batch = Some(Batch {
