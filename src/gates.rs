@@ -228,9 +228,8 @@ fn zoom_gate(item: &Item, policy: &Policy) -> (bool, String) {
         return (true, "no masks to verify".into());
     }
     let unseen: Vec<String> = item
-        .masks
+        .unverified(min)
         .iter()
-        .filter(|m| m.zoom_check.as_ref().is_none_or(|z| z.zoom_pct < min))
         .map(|m| format!("#{}", m.id))
         .collect();
     if unseen.is_empty() {

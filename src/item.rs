@@ -345,6 +345,16 @@ pub struct Mask {
     pub zoom_check: Option<ZoomCheck>,
 }
 
+impl Mask {
+    /// Seen whole at `min_pct` zoom or more since it last moved: what the
+    /// zoom gate asks of every mask.
+    pub fn verified_at(&self, min_pct: u32) -> bool {
+        self.zoom_check
+            .as_ref()
+            .is_some_and(|z| z.zoom_pct >= min_pct)
+    }
+}
+
 /// One piece of identifying metadata found in an original.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetadataFinding {
@@ -532,6 +542,15 @@ pub struct WithdrawalRecord {
 }
 
 impl Item {
+    /// The masks not yet seen whole at `min_pct` zoom (see
+    /// [`Mask::verified_at`]).
+    pub fn unverified(&self, min_pct: u32) -> Vec<&Mask> {
+        self.masks
+            .iter()
+            .filter(|m| !m.verified_at(min_pct))
+            .collect()
+    }
+
     /// A pending item for the original at `source` (SHA-256 `sha256`,
     /// `size` bytes), ingested at `ingested_at`, before its pixels and
     /// metadata are read: no size, format, masks or evidence yet.

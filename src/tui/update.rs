@@ -11,7 +11,7 @@ use super::app::{
 use super::geometry::{self, covered, edge_strip, fits_at, view_size_at};
 use crate::gates::{Gate, zoom_label};
 use crate::item::{
-    Attestation, Edge, Item, ItemState, Mask, MaskKind, MaskOrigin, OutputCheck, PreviewSeen, Rect,
+    Attestation, Edge, Item, ItemState, MaskKind, MaskOrigin, OutputCheck, PreviewSeen, Rect,
     ZoomCheck,
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -976,7 +976,7 @@ fn record_view(app: &mut App, v: &geometry::Viewport, fx: &mut Vec<Effect>) {
     let image = item.oriented_size();
     let mut changed = false;
     for m in &mut item.masks {
-        if m.zoom_check.as_ref().is_some_and(|z| z.zoom_pct >= min) {
+        if m.verified_at(min) {
             continue;
         }
         if v.rect.contains(&m.rect) {
@@ -1299,12 +1299,4 @@ fn submit_reject(app: &mut App, fx: &mut Vec<Effect>) {
     app.reason_flag = None;
     say(app, "rejecting…", Tone::Info);
     fx.push(Effect::Reject { item_id, reason });
-}
-
-/// Masks of the current item that still need a zoom check.
-pub fn unverified(item: &Item, min_pct: u32) -> Vec<&Mask> {
-    item.masks
-        .iter()
-        .filter(|m| m.zoom_check.as_ref().is_none_or(|z| z.zoom_pct < min_pct))
-        .collect()
 }

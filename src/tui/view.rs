@@ -6,7 +6,6 @@ use super::app::{App, ImageStatus, Message, Overlay, PreviewState, Tone};
 use super::image::{Drawn, kind_rgb, label_text};
 use super::layout::{MASK_HEIGHT, Panes, centred, preview_area, preview_box};
 use super::pane::PhotoCells;
-use super::update::unverified;
 use crate::gates::{Gate, GateMethod, zoom_label};
 use crate::item::{Item, ItemState, MaskKind, MaskOrigin};
 use crate::text::printable;
@@ -307,7 +306,7 @@ fn mask_panel(f: &mut Frame, app: &App, area: Rect) {
         }
         None => lines.push(Line::styled("No mask selected (Tab).", t.muted)),
     }
-    let left = unverified(item, min).len();
+    let left = item.unverified(min).len();
     if !item.masks.is_empty() {
         // The legend: each kind present, as its outlines are labelled.
         let mut legend = Vec::new();
