@@ -104,7 +104,7 @@ pub fn ingest(
     let run = Run {
         ws,
         detector: detector.as_deref(),
-        now: crate::ledger::now_ts(),
+        now: crate::clock::now_ts(),
     };
     let memory = Budget::new(ws.policy.limits.ingest_memory_bytes());
     // Enough files queued to keep every core busy, and no more read ahead.

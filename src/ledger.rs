@@ -137,14 +137,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Now, UTC, whole seconds: `2025-01-31T09:30:00Z`.
-pub fn now_ts() -> String {
-    let now = jiff::Timestamp::now();
-    jiff::Timestamp::from_second(now.as_second())
-        .unwrap_or(now)
-        .to_string()
-}
-
 // ---------------------------------------------------------------------------
 // Entries
 
@@ -999,7 +991,7 @@ impl Ledger {
             key: reviewer.public_openssh(),
             fingerprint: reviewer.fingerprint(),
         };
-        let ts = now_ts();
+        let ts = crate::clock::now_ts();
         let mut out: Vec<u8> = Vec::new();
         let mut prev = tail.prev.clone();
         let mut line_no = tail.last_line;

@@ -939,7 +939,7 @@ impl<'a> Session<'a> {
         item.high_stakes |= past.high_stakes;
         // Measured means sealed by an enrolled reviewer's station.
         let unsealed = drop_unsealed(&mut item, &self.trust);
-        let now = ledger::now_ts();
+        let now = crate::clock::now_ts();
         let fp = self.reviewer.fingerprint();
         let me = self.principal.clone();
         let principal_of = |l: &Located| {

@@ -391,7 +391,7 @@ pub fn render(ws: &Workspace, a: &RenderArgs) -> anyhow::Result<Exit> {
     item.gates.output_check = Some(OutputCheck {
         masks_digest: item.masks_digest(),
         output_sha256: rendered.sha256.clone(),
-        at: crate::ledger::now_ts(),
+        at: crate::clock::now_ts(),
     });
     ws.save_item(&item)?;
     println!(

@@ -23,14 +23,11 @@ pub enum Clock {
 }
 
 impl Clock {
-    /// Now, RFC 3339 UTC to the second.
+    /// Now, as [`crate::clock::now_ts`] says it (or the fixed time).
     pub fn now(&self) -> String {
         match self {
             Clock::Fixed(t) => t.clone(),
-            Clock::System => jiff::Timestamp::now()
-                .round(jiff::Unit::Second)
-                .map(|t| t.to_string())
-                .unwrap_or_else(|_| jiff::Timestamp::now().to_string()),
+            Clock::System => crate::clock::now_ts(),
         }
     }
 }

@@ -278,7 +278,7 @@ pub fn sign_as(who: &Reviewer, mut e: Entry, prev_line: &[u8]) -> Vec<u8> {
     e.ledger = before.ledger;
     e.seq = before.seq + 1;
     e.prev = veil::ledger::sha256_hex(prev_line);
-    e.ts = veil::ledger::now_ts();
+    e.ts = veil::clock::now_ts();
     signed_line(who, e)
 }
 
