@@ -19,27 +19,67 @@ pub const BUILTIN: [(&str, &str); 3] = [
 /// The theme used when `NO_COLOR` is set.
 pub const NO_COLOR_THEME: &str = "mono";
 
-/// A parsed theme.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Theme {
-    pub name: String,
-    pub base: Style,
-    pub border: Style,
-    pub border_focus: Style,
-    pub title: Style,
-    pub muted: Style,
-    pub selected: Style,
-    pub ok: Style,
-    pub bad: Style,
-    pub warn: Style,
-    pub key: Style,
-    pub status: Style,
-    pub status_mode: Style,
-    pub status_message: Style,
-    pub status_error: Style,
-    pub overlay: Style,
-    pub overlay_border: Style,
-    pub high_stakes: Style,
+/// Styles of the plain theme, used only if the default one could not be
+/// read (it is tested to parse).
+const PLAIN: Style = Style::new();
+const PLAIN_BOLD: Style = Style::new().add_modifier(Modifier::BOLD);
+const PLAIN_REVERSED: Style = Style::new().add_modifier(Modifier::REVERSED);
+
+/// Every style a theme names, listed once: the [`Theme`] fields, the
+/// `[styles]` table a theme file must hold (no more, no fewer), how each
+/// is read, and the plain fallback's value.
+macro_rules! theme_styles {
+    ($($style:ident = $plain:expr),* $(,)?) => {
+        /// A parsed theme.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Theme {
+            pub name: String,
+            $(pub $style: Style,)*
+        }
+
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct StylesFile {
+            $($style: StyleSpec,)*
+        }
+
+        impl Theme {
+            fn from_file(file: &ThemeFile) -> Result<Theme, ThemeError> {
+                let n = file.name.as_str();
+                Ok(Theme {
+                    name: file.name.clone(),
+                    $($style: file.styles.$style.style(n, stringify!($style))?,)*
+                })
+            }
+
+            fn plain() -> Theme {
+                Theme {
+                    name: "plain".into(),
+                    $($style: $plain,)*
+                }
+            }
+        }
+    };
+}
+
+theme_styles! {
+    base = PLAIN,
+    border = PLAIN,
+    border_focus = PLAIN_BOLD,
+    title = PLAIN_BOLD,
+    muted = PLAIN,
+    selected = PLAIN_REVERSED,
+    ok = PLAIN,
+    bad = PLAIN_BOLD,
+    warn = PLAIN,
+    key = PLAIN_BOLD,
+    status = PLAIN_REVERSED,
+    status_mode = PLAIN_REVERSED,
+    status_message = PLAIN_REVERSED,
+    status_error = PLAIN_REVERSED,
+    overlay = PLAIN,
+    overlay_border = PLAIN,
+    high_stakes = PLAIN_BOLD,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,28 +87,6 @@ pub struct Theme {
 struct ThemeFile {
     name: String,
     styles: StylesFile,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StylesFile {
-    base: StyleSpec,
-    border: StyleSpec,
-    border_focus: StyleSpec,
-    title: StyleSpec,
-    muted: StyleSpec,
-    selected: StyleSpec,
-    ok: StyleSpec,
-    bad: StyleSpec,
-    warn: StyleSpec,
-    key: StyleSpec,
-    status: StyleSpec,
-    status_mode: StyleSpec,
-    status_message: StyleSpec,
-    status_error: StyleSpec,
-    overlay: StyleSpec,
-    overlay_border: StyleSpec,
-    high_stakes: StyleSpec,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,28 +159,7 @@ impl Theme {
             name: "?".into(),
             problem: e.message().trim().to_string(),
         })?;
-        let n = file.name.as_str();
-        let s = &file.styles;
-        Ok(Theme {
-            name: file.name.clone(),
-            base: s.base.style(n, "base")?,
-            border: s.border.style(n, "border")?,
-            border_focus: s.border_focus.style(n, "border_focus")?,
-            title: s.title.style(n, "title")?,
-            muted: s.muted.style(n, "muted")?,
-            selected: s.selected.style(n, "selected")?,
-            ok: s.ok.style(n, "ok")?,
-            bad: s.bad.style(n, "bad")?,
-            warn: s.warn.style(n, "warn")?,
-            key: s.key.style(n, "key")?,
-            status: s.status.style(n, "status")?,
-            status_mode: s.status_mode.style(n, "status_mode")?,
-            status_message: s.status_message.style(n, "status_message")?,
-            status_error: s.status_error.style(n, "status_error")?,
-            overlay: s.overlay.style(n, "overlay")?,
-            overlay_border: s.overlay_border.style(n, "overlay_border")?,
-            high_stakes: s.high_stakes.style(n, "high_stakes")?,
-        })
+        Theme::from_file(&file)
     }
 
     /// A built-in theme by name, or a theme file when `name` ends in `.toml`.
@@ -193,31 +190,6 @@ impl Theme {
     /// The built-in default theme (it is tested to parse).
     pub fn fallback() -> Theme {
         Theme::named("default").unwrap_or_else(|_| Theme::plain())
-    }
-
-    fn plain() -> Theme {
-        let s = Style::default();
-        let r = Style::default().add_modifier(Modifier::REVERSED);
-        Theme {
-            name: "plain".into(),
-            base: s,
-            border: s,
-            border_focus: s.add_modifier(Modifier::BOLD),
-            title: s.add_modifier(Modifier::BOLD),
-            muted: s,
-            selected: r,
-            ok: s,
-            bad: s.add_modifier(Modifier::BOLD),
-            warn: s,
-            key: s.add_modifier(Modifier::BOLD),
-            status: r,
-            status_mode: r,
-            status_message: r,
-            status_error: r,
-            overlay: s,
-            overlay_border: s,
-            high_stakes: s.add_modifier(Modifier::BOLD),
-        }
     }
 }
 
