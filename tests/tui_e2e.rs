@@ -569,11 +569,50 @@ fn python3_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Bytes per key of `veil review --graphics GRAPHICS` in a pseudo-terminal
-/// of 160×48 cells of 10×20 px, through `tests/oracles/pty_bytes.py`
-/// (answering as kitty 0.26 does for `kitty`, else as an xterm with sixel).
-fn bytes_per_key(env: &Env, id: &str, graphics: &str, keys: &[(&str, &str)]) -> Vec<Value> {
-    let keys = serde_json::to_string(keys).expect("keys as JSON");
+/// The demo with a reviewer and the item the pseudo-terminal tests drive,
+/// or `None` (and a note) when python3 or tmux is missing.
+fn pty_env(test: &str) -> Option<(Env, String)> {
+    if !python3_available() {
+        eprintln!("tui_e2e: python3 is not installed; skipping {test}");
+        return None;
+    }
+    let env = demo_env(test)?;
+    let id = pick_item(&env.ws);
+    Some((env, id))
+}
+
+/// What the pseudo-terminal tests type: a nudge, the reject dialog opened
+/// and closed, quit.
+const PTY_KEYS: [(&str, &str); 4] = [
+    ("nudge", "l"),
+    ("reject dialog", "R"),
+    ("reject dialog closed", "\u{1b}"),
+    ("quit", "q"),
+];
+
+/// The harness's lines: bytes per step, then the exit status.
+struct Steps(Vec<Value>);
+
+impl Steps {
+    fn bytes(&self, step: &str) -> u64 {
+        self.0
+            .iter()
+            .find(|s| s["step"] == step)
+            .and_then(|s| s["bytes"].as_u64())
+            .unwrap_or_else(|| panic!("{step} in {:?}", self.0))
+    }
+
+    fn exit(&self) -> Option<Value> {
+        self.0.last().map(|s| s["exit"].clone())
+    }
+}
+
+/// Bytes per key of [`PTY_KEYS`] typed into `veil review --graphics
+/// GRAPHICS` in a pseudo-terminal of 160×48 cells of 10×20 px, through
+/// `tests/oracles/pty_bytes.py` (answering as kitty 0.26 does for `kitty`,
+/// else as an xterm with sixel).
+fn bytes_per_key(env: &Env, id: &str, graphics: &str) -> Steps {
+    let keys = serde_json::to_string(&PTY_KEYS).expect("keys as JSON");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/pty_bytes.py");
     let out = std::process::Command::new("python3")
         .arg(&script)
@@ -587,64 +626,45 @@ fn bytes_per_key(env: &Env, id: &str, graphics: &str, keys: &[(&str, &str)]) -> 
         .output()
         .expect("python3 runs the pty harness");
     ok(&out, "the pty harness");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line from the harness"))
-        .collect()
+    Steps(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line from the harness"))
+            .collect(),
+    )
 }
 
 #[test]
 fn over_a_pseudo_terminal_a_sixel_nudge_sends_a_small_part_of_the_picture_and_every_key_is_answered()
  {
-    if !python3_available() {
-        eprintln!("tui_e2e: python3 is not installed; skipping the pseudo-terminal test");
-        return;
-    }
-    let Some(env) = demo_env("the pseudo-terminal test") else {
+    let Some((env, id)) = pty_env("the pseudo-terminal sixel test") else {
         return;
     };
-    let id = pick_item(&env.ws);
     let before = env.item(&id)["masks"][0]["rect"]["x"].as_u64();
-    let steps = bytes_per_key(
-        &env,
-        &id,
-        "sixel",
-        &[
-            ("nudge", "l"),
-            ("reject dialog", "R"),
-            ("reject dialog closed", "\u{1b}"),
-            ("quit", "q"),
-        ],
-    );
-    let bytes = |step: &str| {
-        steps
-            .iter()
-            .find(|s| s["step"] == step)
-            .and_then(|s| s["bytes"].as_u64())
-            .unwrap_or_else(|| panic!("{step} in {steps:?}"))
-    };
-    let full = bytes("start-up");
-    assert!(
-        full > 100_000,
-        "a whole sixel picture at start-up: {steps:?}"
-    );
-    let nudge = bytes("nudge");
-    assert!(nudge > 0, "the nudge is drawn: {steps:?}");
+    let steps = bytes_per_key(&env, &id, "sixel");
+    let all = &steps.0;
+    let full = steps.bytes("start-up");
+    assert!(full > 100_000, "a whole sixel picture at start-up: {all:?}");
+    let nudge = steps.bytes("nudge");
+    assert!(nudge > 0, "the nudge is drawn: {all:?}");
     assert!(
         nudge * 100 <= full * 15,
-        "a nudge sends its cells only: {steps:?}"
+        "a nudge sends its cells only: {all:?}"
     );
     assert!(
-        bytes("reject dialog") < 20_000,
-        "a dialog is text: {steps:?}"
+        steps.bytes("reject dialog") < 20_000,
+        "a dialog is text: {all:?}"
     );
-    let closed = bytes("reject dialog closed");
+    let closed = steps.bytes("reject dialog closed");
     assert!(
         closed > 0 && closed * 2 < full,
-        "closing the dialog sends what it covered: {steps:?}"
+        "closing the dialog sends what it covered: {all:?}"
     );
-    let exit = steps.last().map(|s| s["exit"].clone());
-    assert_eq!(exit, Some(Value::from(0)), "q ends the review: {steps:?}");
+    assert_eq!(
+        steps.exit(),
+        Some(Value::from(0)),
+        "q ends the review: {all:?}"
+    );
     let after = env.item(&id)["masks"][0]["rect"]["x"].as_u64();
     assert!(
         after > before,
@@ -654,46 +674,26 @@ fn over_a_pseudo_terminal_a_sixel_nudge_sends_a_small_part_of_the_picture_and_ev
 
 #[test]
 fn over_a_pseudo_terminal_kitty_edits_its_placed_picture_and_an_overlay_closing_sends_no_picture() {
-    if !python3_available() {
-        eprintln!("tui_e2e: python3 is not installed; skipping the pseudo-terminal test");
-        return;
-    }
-    let Some(env) = demo_env("the pseudo-terminal kitty test") else {
+    let Some((env, id)) = pty_env("the pseudo-terminal kitty test") else {
         return;
     };
-    let id = pick_item(&env.ws);
-    let steps = bytes_per_key(
-        &env,
-        &id,
-        "kitty",
-        &[
-            ("nudge", "l"),
-            ("reject dialog", "R"),
-            ("reject dialog closed", "\u{1b}"),
-            ("quit", "q"),
-        ],
-    );
-    let bytes = |step: &str| {
-        steps
-            .iter()
-            .find(|s| s["step"] == step)
-            .and_then(|s| s["bytes"].as_u64())
-            .unwrap_or_else(|| panic!("{step} in {steps:?}"))
-    };
-    let full = bytes("start-up");
-    assert!(full > 100_000, "a whole picture at start-up: {steps:?}");
-    let nudge = bytes("nudge");
+    let steps = bytes_per_key(&env, &id, "kitty");
+    let all = &steps.0;
+    let full = steps.bytes("start-up");
+    assert!(full > 100_000, "a whole picture at start-up: {all:?}");
+    let nudge = steps.bytes("nudge");
     assert!(
         nudge > 0 && nudge * 100 <= full * 15,
-        "an edit of the cells: {steps:?}"
+        "an edit of the cells: {all:?}"
     );
     // The picture is taken off and put back: text and a few commands.
     assert!(
-        bytes("reject dialog closed") < 20_000,
-        "no picture re-sent: {steps:?}"
+        steps.bytes("reject dialog closed") < 20_000,
+        "no picture re-sent: {all:?}"
     );
     assert_eq!(
-        steps.last().map(|s| s["exit"].clone()),
-        Some(Value::from(0))
+        steps.exit(),
+        Some(Value::from(0)),
+        "q ends the review: {all:?}"
     );
 }
