@@ -1,12 +1,14 @@
 //! The faces a detector finds in photos, one line each:
 //!
 //!     cargo run --example detect_file -- [ENGINE] PHOTO...
+//!     cargo run --example detect_file -- text[=MAX_SIDE] PHOTO...
 //!
-//! ENGINE is rustface, centerface (the default) or both.
+//! ENGINE is rustface, centerface (the default) or both; `text` runs the
+//! text detector instead, its pass at MAX_SIDE (default: the policy's).
 
 use anyhow::{Context, Result};
 use std::time::Instant;
-use veil::detect::from_policy;
+use veil::detect::{Detection, TextDetector, from_policy};
 use veil::policy::DetectorPolicy;
 
 fn main() -> Result<()> {
@@ -17,14 +19,27 @@ fn main() -> Result<()> {
     {
         policy.engine = args.remove(0);
     }
+    let text = match args.first().and_then(|a| a.strip_prefix("text")) {
+        Some(side) => {
+            if let Some(side) = side.strip_prefix('=') {
+                policy.text_max_side = side.parse().context("text=MAX_SIDE")?;
+            }
+            args.remove(0);
+            Some(TextDetector::new(&policy)?)
+        }
+        None => None,
+    };
     let detector = from_policy(&policy)?.context("no detector")?;
     for path in &args {
         let img = image::open(path).with_context(|| path.clone())?.into_rgb8();
         let (width, height) = img.dimensions();
         let start = Instant::now();
-        let faces = detector.detect_owned(img)?;
+        let faces: Vec<Detection> = match &text {
+            Some(t) => t.detect_rgb(&img)?,
+            None => detector.detect_owned(img)?,
+        };
         println!(
-            "{path}: {width}x{height}, {} faces in {:.2} s",
+            "{path}: {width}x{height}, {} found in {:.2} s",
             faces.len(),
             start.elapsed().as_secs_f64()
         );

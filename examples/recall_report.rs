@@ -7,12 +7,17 @@
 //! Each argument is an engine, optionally followed by `:key=value,...`
 //! overrides of the `[detector]` policy. `-v` lists each false box; `-gray`
 //! gives the detectors the photos in grayscale (what `detect` sees).
+//!
+//! `text` as an engine scores the text detector on tests/text/ instead:
+//!
+//!     cargo run --release --example recall_report -- text text:text_max_side=2048
 
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::time::Instant;
-use veil::detect::from_policy;
 use veil::detect::recall::{LabelledSet, Tally, table};
+use veil::detect::text_recall::{TextTally, load_text_set, score_text, text_table};
+use veil::detect::{TextDetector, from_policy};
 use veil::policy::{DetectorPolicy, Policy};
 
 fn policy_for(spec: &str) -> Result<DetectorPolicy> {
@@ -29,6 +34,39 @@ fn policy_for(spec: &str) -> Result<DetectorPolicy> {
         .detector)
 }
 
+/// The text detector under each setting, on tests/text/.
+fn text_report(specs: &[&str], verbose: bool) -> Result<()> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/text");
+    let (set, photos) = load_text_set(&dir).map_err(anyhow::Error::msg)?;
+    let mut tallies = Vec::new();
+    for spec in specs {
+        let policy = policy_for(&spec.replacen("text", "none", 1))?;
+        let detector = TextDetector::new(&policy)?;
+        detector.detect_rgb(&photos[0].0)?;
+        let mut tally = TextTally::new(spec, &set);
+        for (labelled, (photo, ids)) in set.images.iter().zip(&photos) {
+            let start = Instant::now();
+            let found = detector.detect_rgb(photo)?;
+            tally.seconds += start.elapsed().as_secs_f64();
+            let rects: Vec<_> = found.iter().map(|d| d.rect).collect();
+            let score = score_text(labelled, ids, &rects);
+            if verbose {
+                for d in &found {
+                    eprintln!(
+                        "{spec}: {} box {} score {:.3}",
+                        labelled.file, d.rect, d.score
+                    );
+                }
+            }
+            tally.add(labelled, &score);
+        }
+        eprintln!("{spec}: missed {}", tally.missed.join("; "));
+        tallies.push(tally);
+    }
+    print!("{}", text_table(&tallies));
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let verbose = args.iter().any(|a| a == "-v");
@@ -40,6 +78,9 @@ fn main() -> Result<()> {
         .collect();
     if specs.is_empty() {
         specs = vec!["rustface", "centerface", "both"];
+    }
+    if specs.iter().all(|s| s.starts_with("text")) {
+        return text_report(&specs, verbose);
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faces");
     let set = LabelledSet::from_json(&std::fs::read_to_string(dir.join("faces.json"))?)?;

@@ -199,7 +199,12 @@ pub fn evaluate(item: &Item, policy: &Policy, ctx: &GateContext<'_>) -> GateRepo
                     Some(_) => (false, "masks changed since the output was checked".into()),
                     None => (false, "output not rendered and checked yet".into()),
                 },
-                Gate::Reflections | Gate::Identifiers => attested_gate(item, ctx, gate),
+                Gate::Reflections => attested_gate(item, ctx, gate),
+                Gate::Identifiers => {
+                    let (met, detail) = attested_gate(item, ctx, gate);
+                    // Not "; ": the station splits refusals on it.
+                    (met, format!("{detail}, {}", text_proposals(item, policy)))
+                }
                 Gate::Edges => {
                     let (met, detail) = attested_gate(item, ctx, gate);
                     let seen = item.gates.edges_seen.len();
@@ -256,6 +261,44 @@ fn attested_gate(item: &Item, ctx: &GateContext<'_>, gate: Gate) -> (bool, Strin
         (true, "attested with this approval".into())
     } else {
         (false, "not attested".into())
+    }
+}
+
+/// What the text detector proposed and whether each was seen at zoom,
+/// e.g. `3 text regions proposed, 2 seen at ≥2.0x (#4 not)`.
+fn text_proposals(item: &Item, policy: &Policy) -> String {
+    if item.text_detector.is_none() {
+        return "no text detector ran: look for text by eye".into();
+    }
+    let min = policy.min_zoom_pct();
+    let proposed: Vec<&crate::item::Mask> = item
+        .masks
+        .iter()
+        .filter(|m| {
+            matches!(&m.origin, crate::item::MaskOrigin::Detector { detector, .. }
+                if detector == crate::detect::TEXT_DETECTOR_NAME)
+        })
+        .collect();
+    let unseen: Vec<String> = proposed
+        .iter()
+        .filter(|m| !m.verified_at(min))
+        .map(|m| format!("#{}", m.id))
+        .collect();
+    let n = proposed.len();
+    match (n, unseen.is_empty()) {
+        (0, _) => "no text region proposed".into(),
+        (_, true) => format!(
+            "{n} text region{} proposed, all seen at ≥{}",
+            if n == 1 { "" } else { "s" },
+            zoom_label(min)
+        ),
+        (_, false) => format!(
+            "{n} text region{} proposed, {} seen at ≥{} ({} not)",
+            if n == 1 { "" } else { "s" },
+            n - unseen.len(),
+            zoom_label(min),
+            unseen.join(", ")
+        ),
     }
 }
 
@@ -452,5 +495,42 @@ mod tests {
         all_evidence(&mut it);
         r = evaluate(&it, &p, &GateContext::default());
         assert!(r.may_release());
+    }
+
+    #[test]
+    fn the_identifiers_line_says_what_the_text_detector_proposed_and_what_was_seen() {
+        let p = Policy::default();
+        let mut it = item();
+        let detail = |it: &Item| {
+            let r = evaluate(it, &p, &GateContext::default());
+            r.status(Gate::Identifiers).unwrap().detail.clone()
+        };
+        assert!(detail(&it).ends_with("no text detector ran: look for text by eye"));
+        it.text_detector = Some(
+            crate::detect::TextDetector::new(&p.detector)
+                .unwrap()
+                .info(),
+        );
+        assert!(detail(&it).ends_with("no text region proposed"));
+        let text = || MaskOrigin::Detector {
+            detector: crate::detect::TEXT_DETECTOR_NAME.into(),
+            score_milli: 900,
+        };
+        it.add_mask(MaskKind::Identifier, Rect::new(1, 1, 10, 4), text());
+        it.add_mask(MaskKind::Identifier, Rect::new(1, 20, 10, 4), text());
+        it.add_mask(
+            MaskKind::Face,
+            Rect::new(40, 40, 10, 10),
+            MaskOrigin::Manual,
+        );
+        assert_eq!(
+            detail(&it),
+            "not attested, 2 text regions proposed, 0 seen at ≥2.0x (#1, #2 not)"
+        );
+        all_evidence(&mut it);
+        assert_eq!(
+            detail(&it),
+            "not attested, 2 text regions proposed, all seen at ≥2.0x"
+        );
     }
 }

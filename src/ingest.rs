@@ -5,7 +5,7 @@
 //! never stops the rest. Re-ingesting is idempotent: the item id comes from
 //! the original's SHA-256.
 
-use crate::detect::Detector;
+use crate::detect::{Detection, Detector, TextDetector};
 use crate::item::{Item, ItemState, MaskKind, MaskOrigin, item_id_for};
 use crate::workspace::{Workspace, WorkspaceError};
 use sha2::{Digest, Sha256};
@@ -101,9 +101,15 @@ pub fn ingest(
         .map(|i| (i.source, i.id))
         .collect();
     let detector = crate::detect::from_policy(&ws.policy.detector)?;
+    let text = if ws.policy.detector.text {
+        Some(crate::detect::TextDetector::new(&ws.policy.detector)?)
+    } else {
+        None
+    };
     let run = Run {
         ws,
         detector: detector.as_deref(),
+        text: text.as_ref(),
         now: crate::clock::now_ts(),
     };
     let memory = Budget::new(ws.policy.limits.ingest_memory_bytes());
@@ -383,6 +389,8 @@ fn changed(before: &std::fs::Metadata, after: &std::fs::Metadata, read: u64) -> 
 struct Run<'a> {
     ws: &'a Workspace,
     detector: Option<&'a dyn Detector>,
+    /// Proposes `identifier` masks over text, when the policy says so.
+    text: Option<&'a TextDetector>,
     now: String,
 }
 
@@ -610,7 +618,12 @@ fn record_unreadable(ws: &Workspace, path: &Path, reason: String, now: &str) -> 
 impl Run<'_> {
     /// Decode, inventory and detect one original already read into memory.
     fn build_item(&self, path: &Path, bytes: &[u8], sha: &str) -> Item {
-        let Run { ws, detector, now } = self;
+        let Run {
+            ws,
+            detector,
+            text,
+            now,
+        } = self;
         let policy = &ws.policy;
         let mut item = Item::pending(&item_id_for(sha), path, sha, bytes.len() as u64, now);
         let inventory = crate::metadata::inventory(bytes);
@@ -646,12 +659,27 @@ impl Run<'_> {
         item.width = decoded.width;
         item.height = decoded.height;
         item.orientation = decoded.orientation;
+        // CenterFace needs colour (it finds fewer faces in grey). Moved,
+        // not copied, when the photo is already 8-bit RGB.
+        let rgb = decoded.image.into_rgb8();
+        let (w, h) = (rgb.width(), rgb.height());
+        // Text first, on the photo borrowed: the face detector takes it and
+        // frees it as soon as its finest level is made.
+        let mut lines = Vec::new();
+        if let Some(text) = text {
+            item.text_detector = Some(text.info());
+            match text.detect_rgb(&rgb) {
+                Ok(found) => lines = found,
+                Err(e) => {
+                    // Never let a detector failure read as "no text".
+                    item.failure = Some(format!("text detection failed: {e}"));
+                    item.state = ItemState::Failed;
+                    return item;
+                }
+            }
+        }
         if let Some(det) = detector {
             item.detector = Some(det.info());
-            // CenterFace needs colour (it finds fewer faces in grey).
-            // Moved, not copied, when the photo is already 8-bit RGB.
-            let rgb = decoded.image.into_rgb8();
-            let (w, h) = (rgb.width(), rgb.height());
             let faces = match det.detect_owned(rgb) {
                 Ok(f) => f,
                 Err(e) => {
@@ -661,20 +689,40 @@ impl Run<'_> {
                     return item;
                 }
             };
-            for face in faces {
-                if let Some(rect) = face.rect.padded(policy.detector.padding, w, h) {
-                    item.add_mask(
-                        MaskKind::Face,
-                        rect,
-                        MaskOrigin::Detector {
-                            detector: face.detector.to_string(),
-                            score_milli: (face.score * 1000.0).round() as i64,
-                        },
-                    );
-                }
-            }
+            let padding = policy.detector.padding;
+            add_proposals(&mut item, MaskKind::Face, faces, |r| {
+                r.padded(padding, w, h)
+            });
         }
+        // A text box inside a face mask (eyes, teeth and brows read as a
+        // line) would only be a second mask over what is already covered.
+        let faces: Vec<crate::item::Rect> = item.masks.iter().map(|m| m.rect).collect();
+        lines.retain(|l| !crate::detect::mostly_inside(&l.rect, &faces));
+        // Already grown to cover the glyphs: no face padding on top.
+        add_proposals(&mut item, MaskKind::Identifier, lines, |r| Some(*r));
         item
+    }
+}
+
+/// A detector's finds as masks of `kind`, each box shaped by `shape`
+/// (face padding; none for text), the engine and its score recorded.
+fn add_proposals(
+    item: &mut Item,
+    kind: MaskKind,
+    found: Vec<Detection>,
+    shape: impl Fn(&crate::item::Rect) -> Option<crate::item::Rect>,
+) {
+    for d in found {
+        if let Some(rect) = shape(&d.rect) {
+            item.add_mask(
+                kind,
+                rect,
+                MaskOrigin::Detector {
+                    detector: d.detector.to_string(),
+                    score_milli: (d.score * 1000.0).round() as i64,
+                },
+            );
+        }
     }
 }
 

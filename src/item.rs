@@ -505,6 +505,9 @@ pub struct Item {
     pub metadata: Vec<MetadataFinding>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector: Option<DetectorInfo>,
+    /// The text detector that proposed `identifier` masks, when one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_detector: Option<DetectorInfo>,
     pub masks: Vec<Mask>,
     /// Next mask id to hand out.
     pub next_mask_id: u32,
@@ -574,6 +577,7 @@ impl Item {
             orientation: 1,
             metadata: Vec::new(),
             detector: None,
+            text_detector: None,
             masks: Vec::new(),
             next_mask_id: 1,
             gates: GateEvidence::default(),

@@ -318,6 +318,9 @@ pub struct Entry {
     pub high_stakes: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector: Option<DetectorInfo>,
+    /// The text detector that proposed identifier masks, when one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_detector: Option<DetectorInfo>,
     /// Metadata found in the original and not carried over: count by group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata_removed: Option<BTreeMap<String, u64>>,
@@ -375,6 +378,7 @@ impl Entry {
             policy_digest: None,
             high_stakes: None,
             detector: None,
+            text_detector: None,
             metadata_removed: None,
             countersigns: None,
             withdraws: None,
@@ -404,6 +408,7 @@ impl Entry {
                 .collect(),
         );
         self.detector = item.detector.clone();
+        self.text_detector = item.text_detector.clone();
         let mut groups: BTreeMap<String, u64> = BTreeMap::new();
         for f in &item.metadata {
             *groups.entry(f.group.clone()).or_insert(0) += 1;

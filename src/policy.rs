@@ -39,6 +39,20 @@ pub struct DetectorPolicy {
     /// Longest side, in pixels, of CenterFace's finest pass over a large
     /// photo (tiled): larger finds smaller faces, slower.
     pub centerface_max_side: u32,
+    /// Propose `identifier` masks over text (wristbands, labels, badges,
+    /// monitors) with the embedded PP-OCRv4 text detector.
+    pub text: bool,
+    /// Text: a map pixel above this probability is in a line's core (0–1).
+    pub text_threshold: f64,
+    /// Text: a region's mean probability must reach this to be proposed (0–1).
+    pub text_box_threshold: f64,
+    /// Text: how far a line's core is grown to cover its glyphs (DB's unclip ratio).
+    pub text_unclip: f64,
+    /// Text: margin added at each end of a line, along it, as a share of its height.
+    pub text_padding: f64,
+    /// Text: long side, in pixels, of the detector's (tiled) pass; smaller
+    /// photos are enlarged up to 3× to reach it.
+    pub text_max_side: u32,
 }
 
 /// Decode limits: refuse a decompression bomb instead of allocating it.
@@ -155,6 +169,12 @@ impl Default for DetectorPolicy {
             padding: 1.3,
             centerface_threshold: 0.3,
             centerface_max_side: 3072,
+            text: true,
+            text_threshold: 0.3,
+            text_box_threshold: 0.5,
+            text_unclip: 1.6,
+            text_padding: 1.5,
+            text_max_side: 1536,
         }
     }
 }
@@ -284,6 +304,35 @@ impl Policy {
             return bad(
                 "detector.centerface_max_side",
                 format!("{} is outside 320–16384", d.centerface_max_side),
+            );
+        }
+        for (key, v) in [
+            ("detector.text_threshold", d.text_threshold),
+            ("detector.text_box_threshold", d.text_box_threshold),
+        ] {
+            if !(v > 0.0 && v < 1.0) {
+                return bad(key, format!("{v} is outside 0–1"));
+            }
+        }
+        if !(1.0..=4.0).contains(&d.text_unclip) {
+            return bad(
+                "detector.text_unclip",
+                format!(
+                    "{} is outside 1–4 (below 1.5 the boxes miss glyph edges)",
+                    d.text_unclip
+                ),
+            );
+        }
+        if !(0.0..=2.0).contains(&d.text_padding) {
+            return bad(
+                "detector.text_padding",
+                format!("{} is outside 0–2", d.text_padding),
+            );
+        }
+        if !(320..=16_384).contains(&d.text_max_side) {
+            return bad(
+                "detector.text_max_side",
+                format!("{} is outside 320–16384", d.text_max_side),
             );
         }
         if d.min_face_size < 20 {
@@ -421,6 +470,20 @@ centerface_threshold = 0.3
 # larger finds smaller faces and is slower. At 3072 it finds faces of about 24 px in a
 # 12 MP photo; 2048 is about 1.5x faster and misses faces under about 35 px there.
 centerface_max_side = 3072
+# Text detector (PP-OCRv4, embedded): proposes "identifier" masks over wristbands, labels,
+# badges and monitors. It only says where text is; the reviewer still looks at all of it.
+text = true
+# Text: a pixel above this probability is part of a line (0 to 1).
+text_threshold = 0.3
+# Text: a line's mean probability must reach this to be proposed (lower finds more).
+text_box_threshold = 0.5
+# Text: how far each line is grown to cover its glyphs (1.6 as PaddleOCR; 1 to 4).
+text_unclip = 1.6
+# Text: margin added at both ends of each line, as a share of its height (0 to 2): covers
+# letters the model is unsure of where a line stops (half hidden, curved away).
+text_padding = 1.5
+# Text: long side in pixels of the text pass (tiled); smaller photos are enlarged up to 3x.
+text_max_side = 1536
 
 [limits]
 # Images larger than this are refused before they are decoded (decompression bombs).

@@ -655,16 +655,18 @@ fn certificate_text(ledger_id: &str, rel: &Located, first: Option<&Located>) -> 
             );
         }
     }
-    if let Some(d) = &e.detector {
-        for engine in d.each_engine() {
-            let _ = writeln!(
-                s,
-                "  Face detector: {} (model SHA-256 {}, {})",
-                crate::text::printable(&engine.name, 40),
-                crate::text::printable(&engine.model_sha256, 64),
-                engine.settings_label()
-            );
-        }
+    let engines = e.detector.iter().flat_map(|d| d.each_engine());
+    let engines = engines
+        .map(|d| ("Face", d))
+        .chain(e.text_detector.iter().map(|d| ("Text", d)));
+    for (what, engine) in engines {
+        let _ = writeln!(
+            s,
+            "  {what} detector: {} (model SHA-256 {}, {})",
+            crate::text::printable(&engine.name, 40),
+            crate::text::printable(&engine.model_sha256, 64),
+            engine.settings_label()
+        );
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "Gates");

@@ -21,7 +21,13 @@ fn faces_are_found_where_a_person_sees_them_and_nowhere_else() {
     for name in GOOD_SAMPLES {
         let item = s.item(name);
         let truth = exp["files"][name]["faces"].as_array().unwrap();
-        let masks = item["masks"].as_array().unwrap();
+        // Text proposals are the text detector's (tested below).
+        let masks: Vec<&Value> = item["masks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "face")
+            .collect();
         assert_eq!(
             masks.len(),
             truth.len(),
@@ -36,10 +42,50 @@ fn faces_are_found_where_a_person_sees_them_and_nowhere_else() {
             );
         }
         for m in masks {
-            assert_eq!(m["kind"], "face");
             assert_eq!(m["origin"]["by"], "detector");
         }
     }
+}
+
+#[test]
+fn the_astronauts_name_badge_is_proposed_as_an_identifier_by_the_text_detector() {
+    let s = Scratch::new(&["portrait_gps.jpg"]);
+    assert!(ingest_all(&s).status.success());
+    let item = s.item("portrait_gps.jpg");
+    assert_eq!(
+        item["text_detector"]["name"], "ppocr-v4-det-rapidocr-1.4.4",
+        "the item records which text detector ran"
+    );
+    // "EILEEN M. CO", boxed by hand in tests/text/text.json.
+    let badge = serde_json::json!({"x": 287, "y": 369, "w": 35, "h": 6});
+    let masks = item["masks"].as_array().unwrap();
+    let on_badge: Vec<&Value> = masks
+        .iter()
+        .filter(|m| covers(&m["rect"], &badge))
+        .collect();
+    assert_eq!(
+        on_badge.len(),
+        1,
+        "one mask covers the badge; masks {masks:?}"
+    );
+    assert_eq!(on_badge[0]["kind"], "identifier");
+    assert_eq!(
+        on_badge[0]["origin"]["detector"],
+        "ppocr-v4-det-rapidocr-1.4.4"
+    );
+    // Faces are listed first, and no text box sits on the face.
+    assert_eq!(masks[0]["kind"], "face");
+    let face = &masks[0]["rect"];
+    assert!(
+        masks[1..].iter().all(|m| iou(&m["rect"], face) < 0.1),
+        "{masks:?}"
+    );
+    // `show` says so too.
+    s.veil()
+        .args(["show", item["id"].as_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(contains("Text      ppocr-v4-det-rapidocr-1.4.4"));
 }
 
 #[test]

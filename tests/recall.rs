@@ -7,13 +7,19 @@
 use std::path::Path;
 use std::time::Instant;
 use veil::detect::recall::{LabelledSet, Tally, table};
-use veil::detect::{Detection, Detector, from_policy, merge};
+use veil::detect::text_recall::{TextTally, load_text_set, score_text, text_table};
+use veil::detect::{Detection, Detector, TextDetector, from_policy, merge};
 use veil::policy::DetectorPolicy;
 
 /// The default (centerface) found 52 of 54 faces with 6 false boxes when it
 /// was chosen (tests/faces/README.md); the limits leave a small margin.
 const DEFAULT_RECALL_FLOOR: f64 = 0.90;
 const DEFAULT_FALSE_POSITIVES_CEILING: usize = 9;
+
+/// The text detector covered every glyph of 43 of the 45 labelled lines,
+/// with 5 false boxes, when its settings were chosen (tests/text/README.md).
+const TEXT_RECALL_FLOOR: f64 = 0.90;
+const TEXT_FALSE_BOXES_CEILING: usize = 8;
 
 fn detector(engine: &str) -> Box<dyn Detector> {
     let policy = DetectorPolicy {
@@ -103,5 +109,36 @@ fn the_default_detector_finds_the_labelled_faces() {
         rows.iter().find(|r| r.detector == "both").map(|r| r.found),
         most,
         "the union finds at least what each engine finds"
+    );
+}
+
+#[test]
+fn the_text_detector_covers_every_glyph_of_the_labelled_lines() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/text");
+    let (set, photos) = load_text_set(&dir).expect("tests/text/ loads");
+    let detector = TextDetector::new(&DetectorPolicy::default()).expect("the text model loads");
+    let mut tally = TextTally::new("ppocr-v4 (default)", &set);
+    let start = Instant::now();
+    for (labelled, (photo, ids)) in set.images.iter().zip(&photos) {
+        let found = detector.detect_rgb(photo).expect("the text detector runs");
+        let rects: Vec<_> = found.iter().map(|d| d.rect).collect();
+        tally.add(labelled, &score_text(labelled, ids, &rects));
+    }
+    tally.seconds = start.elapsed().as_secs_f64();
+    print!("{}", text_table(std::slice::from_ref(&tally)));
+    println!("missed: {}", tally.missed.join("; "));
+    assert!(tally.lines >= 45, "the set has its lines");
+    assert!(
+        tally.recall() >= TEXT_RECALL_FLOOR,
+        "the text detector covered {}/{} lines = {:.2}, below {TEXT_RECALL_FLOOR}; missed: {:?}",
+        tally.covered,
+        tally.lines,
+        tally.recall(),
+        tally.missed
+    );
+    assert!(
+        tally.false_boxes <= TEXT_FALSE_BOXES_CEILING,
+        "{} false text boxes, above {TEXT_FALSE_BOXES_CEILING}",
+        tally.false_boxes
     );
 }

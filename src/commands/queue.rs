@@ -321,6 +321,14 @@ pub fn show(ws: &Workspace, a: &ShowArgs) -> anyhow::Result<Exit> {
             );
         }
     }
+    if let Some(t) = &item.text_detector {
+        println!(
+            "Text      {} (model {}…, {})",
+            printable(&t.name, 60),
+            printable(t.model_sha256.get(..12).unwrap_or(""), 12),
+            t.settings_label()
+        );
+    }
     println!("\nMasks ({})", item.masks.len());
     for m in &item.masks {
         let by = match &m.origin {

@@ -3,7 +3,7 @@
 //! large photos are searched at detail, big faces at a coarse level, and the
 //! memory a pass needs stays that of one tile.
 
-use super::{DetectError, Detection, Detector, suppress};
+use super::{DetectError, Detection, Detector, Tile, suppress, tiles};
 use crate::item::{DetectorInfo, Rect};
 use crate::policy::DetectorPolicy;
 use image::{GrayImage, RgbImage};
@@ -187,7 +187,10 @@ impl CenterFaceDetector {
         let levels = pyramid(image, self.settings.centerface_max_side);
         let jobs: Vec<(&Level, Tile)> = levels
             .iter()
-            .flat_map(|l| tiles(l.image.width(), l.image.height()).map(move |t| (l, t)))
+            .flat_map(|l| {
+                let (w, h) = (l.image.width(), l.image.height());
+                tiles(w + 2 * MARGIN, h + 2 * MARGIN, MAX_TILE, OVERLAP).map(move |t| (l, t))
+            })
             .collect();
         let threshold = self.settings.centerface_threshold as f32;
         let found: Vec<Vec<Detection>> = jobs
@@ -346,57 +349,6 @@ fn shrink_by(image: &RgbImage, k: u32) -> RgbImage {
     RgbImage::from_raw(w, h, out).unwrap_or_else(|| RgbImage::new(w, h))
 }
 
-/// A window on a level padded by `MARGIN` on every side: its origin, size,
-/// and which of its sides are shared with a neighbouring tile.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Tile {
-    x: u32,
-    y: u32,
-    w: u32,
-    h: u32,
-    /// Left, top, right, bottom sides that lie inside the level.
-    inner: [bool; 4],
-}
-
-/// Tiles covering a level of `w`×`h` plus its margin, at most `MAX_TILE` a
-/// side and overlapping by at least `OVERLAP`; one tile when it fits.
-fn tiles(w: u32, h: u32) -> impl Iterator<Item = Tile> {
-    let (pw, ph) = (w + 2 * MARGIN, h + 2 * MARGIN);
-    let spans = |padded: u32| -> Vec<(u32, u32)> {
-        let n = if padded <= MAX_TILE {
-            1
-        } else {
-            (padded - OVERLAP).div_ceil(MAX_TILE - OVERLAP)
-        };
-        let size = (padded + (n - 1) * OVERLAP).div_ceil(n).div_ceil(32) * 32;
-        if n == 1 {
-            return vec![(0, size)];
-        }
-        (0..n)
-            .map(|i| {
-                (
-                    (i as u64 * (padded - size) as u64 / (n - 1) as u64) as u32,
-                    size,
-                )
-            })
-            .collect()
-    };
-    let (xs, ys) = (spans(pw), spans(ph));
-    let (nx, ny) = (xs.len(), ys.len());
-    ys.into_iter().enumerate().flat_map(move |(j, (y, th))| {
-        xs.clone()
-            .into_iter()
-            .enumerate()
-            .map(move |(i, (x, tw))| Tile {
-                x,
-                y,
-                w: tw,
-                h: th,
-                inner: [i > 0, j > 0, i + 1 < nx, j + 1 < ny],
-            })
-    })
-}
-
 /// Run the model on one tile; boxes `[x0, y0, x1, y1, score]` in level pixels.
 fn run_tile(level: &RgbImage, tile: &Tile, threshold: f32) -> TractResult<Vec<[f32; 5]>> {
     let (tw, th) = (tile.w as usize, tile.h as usize);
@@ -485,8 +437,8 @@ mod tests {
 
     #[test]
     fn tiles_cover_the_padded_level_and_overlap() {
-        let t: Vec<Tile> = tiles(2048, 1536).collect();
         let (pw, ph) = (2048 + 2 * MARGIN, 1536 + 2 * MARGIN);
+        let t: Vec<Tile> = tiles(pw, ph, MAX_TILE, OVERLAP).collect();
         assert_eq!(t.len(), 12);
         assert!(t.iter().all(|x| x.w == t[0].w && x.h == t[0].h));
         assert!(
@@ -505,7 +457,7 @@ mod tests {
 
     #[test]
     fn a_level_that_fits_is_one_tile_rounded_up_to_32() {
-        let t: Vec<Tile> = tiles(500, 300).collect();
+        let t: Vec<Tile> = tiles(500 + 2 * MARGIN, 300 + 2 * MARGIN, MAX_TILE, OVERLAP).collect();
         assert_eq!(t.len(), 1);
         let up = |n: u32| (n + 2 * MARGIN).div_ceil(32) * 32;
         assert_eq!((t[0].w, t[0].h), (up(500), up(300)));

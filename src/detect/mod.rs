@@ -5,9 +5,12 @@
 mod centerface;
 pub mod recall;
 mod rustface;
+mod text;
+pub mod text_recall;
 
 pub use self::centerface::{CenterFaceDetector, centerface_model_sha256};
 pub use self::rustface::{RustfaceDetector, seeta_model_sha256};
+pub use self::text::{TEXT_DETECTOR_NAME, TextDetector, text_model_sha256};
 
 use crate::item::{DetectorInfo, Rect};
 use crate::policy::DetectorPolicy;
@@ -152,6 +155,12 @@ fn intersection(a: &Rect, b: &Rect) -> f64 {
     a.intersection(b).map_or(0.0, |r| area(&r))
 }
 
+/// `inner` lies at least 70 % inside one of `outers` (a text box on a face).
+pub fn mostly_inside(inner: &Rect, outers: &[Rect]) -> bool {
+    let a = area(inner);
+    a > 0.0 && outers.iter().any(|o| intersection(inner, o) / a >= 0.7)
+}
+
 /// Two boxes are one face when they overlap well (IoU ≥ 0.3, deface's NMS
 /// threshold) or one lies mostly (70 %) inside the other.
 fn same_face(a: &Rect, b: &Rect) -> bool {
@@ -174,6 +183,58 @@ fn suppress(mut found: Vec<Detection>) -> Vec<Detection> {
     }
     sort_reading_order(&mut kept);
     kept
+}
+
+/// A window on an image (or an image with a border): its origin, size, and
+/// which of its sides are shared with a neighbouring tile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Tile {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+    /// Left, top, right, bottom sides that lie inside the image.
+    pub inner: [bool; 4],
+}
+
+/// Tiles covering `w`×`h`, all of one size, a multiple of 32 (what both
+/// models need) and at most `max_tile` a side, neighbours sharing at least
+/// `overlap` pixels; one tile, rounded up to 32, when it fits. The last
+/// row and column may reach past the image.
+pub(crate) fn tiles(w: u32, h: u32, max_tile: u32, overlap: u32) -> impl Iterator<Item = Tile> {
+    let spans = move |side: u32| -> Vec<(u32, u32)> {
+        let n = if side <= max_tile {
+            1
+        } else {
+            (side - overlap).div_ceil(max_tile - overlap)
+        };
+        let size = (side + (n - 1) * overlap).div_ceil(n).div_ceil(32) * 32;
+        if n == 1 {
+            return vec![(0, size)];
+        }
+        (0..n)
+            .map(|i| {
+                (
+                    (i as u64 * side.saturating_sub(size) as u64 / (n - 1) as u64) as u32,
+                    size,
+                )
+            })
+            .collect()
+    };
+    let (xs, ys) = (spans(w), spans(h));
+    let (nx, ny) = (xs.len(), ys.len());
+    ys.into_iter().enumerate().flat_map(move |(j, (y, th))| {
+        xs.clone()
+            .into_iter()
+            .enumerate()
+            .map(move |(i, (x, tw))| Tile {
+                x,
+                y,
+                w: tw,
+                h: th,
+                inner: [i > 0, j > 0, i + 1 < nx, j + 1 < ny],
+            })
+    })
 }
 
 fn sort_reading_order(faces: &mut [Detection]) {
@@ -213,6 +274,14 @@ mod tests {
         ]);
         assert!(kept.iter().any(|d| d.rect == Rect::new(10, 10, 20, 20)));
         assert!(kept.iter().any(|d| d.rect == Rect::new(40, 10, 20, 20)));
+    }
+
+    #[test]
+    fn a_box_is_mostly_inside_when_70_percent_of_it_is() {
+        let face = [Rect::new(0, 0, 100, 100)];
+        assert!(mostly_inside(&Rect::new(20, 80, 50, 25), &face));
+        assert!(!mostly_inside(&Rect::new(20, 90, 50, 20), &face));
+        assert!(!mostly_inside(&Rect::new(20, 90, 0, 0), &face));
     }
 
     #[test]

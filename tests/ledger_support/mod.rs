@@ -147,6 +147,7 @@ impl Fixture {
                 value: "Jane Patient".into(),
             }],
             detector: None,
+            text_detector: None,
             masks: vec![],
             next_mask_id: 1,
             gates: GateEvidence::default(),
