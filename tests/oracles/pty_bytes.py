@@ -47,6 +47,10 @@ def drain(quiet, limit=120.0):
             n += len(b)
             last = time.time()
             seen = tail + b
+            # Answers in the order the questions were asked, as a terminal
+            # does: Veil stops listening at the answer to its last one.
+            if KITTY and b"\x1b[>0q" in b:
+                os.write(fd, b"\x1bP>|kitty(0.26.5)\x1b\\")
             for ask, answer in ANSWERS:
                 # Each question once: those that end in the new bytes.
                 at = seen.find(ask)
@@ -55,8 +59,6 @@ def drain(quiet, limit=120.0):
                         os.write(fd, answer)
                     at = seen.find(ask, at + 1)
             if KITTY:
-                if b"\x1b[>0q" in b:
-                    os.write(fd, b"\x1bP>|kitty(0.26.5)\x1b\\")
                 for part in b.split(b"\x1b_G")[1:]:
                     keys = part.split(b";", 1)[0]
                     fields = dict(kv.split(b"=", 1) for kv in keys.split(b",") if b"=" in kv)
