@@ -300,8 +300,9 @@ fn main() -> Result<()> {
     let runs_for = |mp: u32| if mp >= 48 { o.runs.min(3) } else { o.runs };
 
     println!(
-        "Machine: {} · {} cores · {} · veil {}\n",
+        "Machine: {} ({}) · {} cores · {} · veil {}\n",
         cpu_name(),
+        simd_features(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         jiff::Zoned::now().strftime("%Y-%m-%d"),
         env!("CARGO_PKG_VERSION"),
@@ -355,8 +356,33 @@ fn main() -> Result<()> {
             format!("{} ({found} faces)", ms(secs))
         });
     }
+    let text = veil::detect::TextDetector::new(&policy.detector)?;
+    row("detect: text (PP-OCRv4, tiled pass of 1536 px)", &mut |p| {
+        let (secs, found) = timed(runs_for(p.mp), || {
+            text.detect_rgb(&p.rgb).map_or(0, |f| f.len())
+        });
+        format!("{} ({found} regions)", ms(secs))
+    });
     let mut ingest_s = std::collections::HashMap::new();
     let mut items = std::collections::HashMap::new();
+    // The same ingest with the text detector off: what text detection adds.
+    let mut no_text = policy.clone();
+    no_text.detector.text = false;
+    let mut ingest_plain = std::collections::HashMap::new();
+    row("ingest, whole, text detector off", &mut |p| {
+        let mut n = 0;
+        let s = time_with(
+            runs_for(p.mp),
+            || {
+                n += 1;
+                let dir = tmp.path().join(format!("ws-plain-{}-{n}", p.mp));
+                workspace_with(&dir, &no_text).expect("workspace")
+            },
+            |ws| ingest_one(&ws, &p.path).map(|item| item.masks.len()),
+        );
+        ingest_plain.insert(p.mp, s);
+        ms(s)
+    });
     row(
         "**ingest, whole** (read, hash, inventory, decode, detect, write item)",
         &mut |p| {
@@ -372,6 +398,15 @@ fn main() -> Result<()> {
             );
             ingest_s.insert(p.mp, s);
             ms(s)
+        },
+    );
+    row(
+        "→ text detection's cost (target: ≤ +50 % of a 12 MP ingest)",
+        &mut |p| {
+            format!(
+                "+{:.0} %",
+                (ingest_s[&p.mp] / ingest_plain[&p.mp] - 1.0) * 100.0
+            )
         },
     );
     let mut render_s = std::collections::HashMap::new();
@@ -892,4 +927,31 @@ fn cpu_name() -> String {
                 .map(|s| s.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The SIMD features the detectors' kernels choose between, as the CPU
+/// reports them (`avx2 fma`, and `avx512f` where present).
+fn simd_features() -> String {
+    let mut found = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        for (name, on) in [
+            ("sse4.1", std::arch::is_x86_feature_detected!("sse4.1")),
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("fma", std::arch::is_x86_feature_detected!("fma")),
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+        ] {
+            if on {
+                found.push(name);
+            }
+        }
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            found.push("no AVX-512");
+        }
+    }
+    if found.is_empty() {
+        "no x86 SIMD".into()
+    } else {
+        found.join(" ")
+    }
 }

@@ -265,10 +265,10 @@ fn attested_gate(item: &Item, ctx: &GateContext<'_>, gate: Gate) -> (bool, Strin
 }
 
 /// What the text detector proposed and whether each was seen at zoom,
-/// e.g. `3 text regions proposed, 2 seen at ≥2.0x (#4 not)`.
+/// e.g. `text: 3 proposed, #4 not seen at 2.0x`.
 fn text_proposals(item: &Item, policy: &Policy) -> String {
     if item.text_detector.is_none() {
-        return "no text detector ran: look for text by eye".into();
+        return "no text detector ran: look by eye".into();
     }
     let min = policy.min_zoom_pct();
     let proposed: Vec<&crate::item::Mask> = item
@@ -284,20 +284,13 @@ fn text_proposals(item: &Item, policy: &Policy) -> String {
         .filter(|m| !m.verified_at(min))
         .map(|m| format!("#{}", m.id))
         .collect();
-    let n = proposed.len();
-    match (n, unseen.is_empty()) {
-        (0, _) => "no text region proposed".into(),
-        (_, true) => format!(
-            "{n} text region{} proposed, all seen at ≥{}",
-            if n == 1 { "" } else { "s" },
+    match (proposed.len(), unseen.is_empty()) {
+        (0, _) => "text: none proposed".into(),
+        (n, true) => format!("text: {n} proposed, all seen at {}", zoom_label(min)),
+        (n, false) => format!(
+            "text: {n} proposed, {} not seen at {}",
+            unseen.join(", "),
             zoom_label(min)
-        ),
-        (_, false) => format!(
-            "{n} text region{} proposed, {} seen at ≥{} ({} not)",
-            if n == 1 { "" } else { "s" },
-            n - unseen.len(),
-            zoom_label(min),
-            unseen.join(", ")
         ),
     }
 }
@@ -505,13 +498,13 @@ mod tests {
             let r = evaluate(it, &p, &GateContext::default());
             r.status(Gate::Identifiers).unwrap().detail.clone()
         };
-        assert!(detail(&it).ends_with("no text detector ran: look for text by eye"));
+        assert!(detail(&it).ends_with("no text detector ran: look by eye"));
         it.text_detector = Some(
             crate::detect::TextDetector::new(&p.detector)
                 .unwrap()
                 .info(),
         );
-        assert!(detail(&it).ends_with("no text region proposed"));
+        assert!(detail(&it).ends_with("text: none proposed"));
         let text = || MaskOrigin::Detector {
             detector: crate::detect::TEXT_DETECTOR_NAME.into(),
             score_milli: 900,
@@ -525,12 +518,13 @@ mod tests {
         );
         assert_eq!(
             detail(&it),
-            "not attested, 2 text regions proposed, 0 seen at ≥2.0x (#1, #2 not)"
+            "not attested, text: 2 proposed, #1, #2 not seen at 2.0x"
         );
         all_evidence(&mut it);
-        assert_eq!(
-            detail(&it),
-            "not attested, 2 text regions proposed, all seen at ≥2.0x"
+        assert!(
+            detail(&it).ends_with(", text: 2 proposed, all seen at 2.0x"),
+            "{}",
+            detail(&it)
         );
     }
 }

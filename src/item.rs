@@ -613,7 +613,10 @@ impl Item {
     pub fn faces_found(&self) -> usize {
         self.masks
             .iter()
-            .filter(|m| matches!(m.origin, MaskOrigin::Detector { .. }))
+            .filter(|m| {
+                matches!(&m.origin, MaskOrigin::Detector { detector, .. }
+                if detector != crate::detect::TEXT_DETECTOR_NAME)
+            })
             .count()
     }
 

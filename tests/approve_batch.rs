@@ -52,7 +52,7 @@ fn approve_batch_never_approves_an_item_with_an_unmet_gate_and_names_each_unmet_
     );
     assert_eq!(
         skip(&unattested.id),
-        "reflections (not attested); edges (not attested; 0/4 edges viewed at zoom); identifiers (not attested)"
+        "reflections (not attested); edges (not attested; 0/4 edges viewed at zoom); identifiers (not attested, no text detector ran: look by eye)"
     );
 
     // Skipped items are untouched: no entry, no output, same state.

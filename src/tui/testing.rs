@@ -33,7 +33,8 @@ pub fn item(id: &str, w: u32, h: u32) -> Item {
 }
 
 /// A queue of five items in different states; the first (800×600) has two
-/// detected faces and a badge, and carries GPS and camera metadata.
+/// detected faces and a badge the text detector proposed, and carries GPS
+/// and camera metadata.
 pub fn queue() -> Vec<Item> {
     let mut a = item("3f2a9c1e00000001", 800, 600);
     let det = |score| MaskOrigin::Detector {
@@ -42,10 +43,17 @@ pub fn queue() -> Vec<Item> {
     };
     a.add_mask(MaskKind::Face, Rect::new(120, 100, 120, 150), det(9_310));
     a.add_mask(MaskKind::Face, Rect::new(500, 140, 100, 130), det(4_020));
+    // The badge, proposed by the text detector.
+    a.text_detector = crate::detect::TextDetector::new(&Policy::default().detector)
+        .ok()
+        .map(|t| t.info());
     a.add_mask(
         MaskKind::Identifier,
         Rect::new(300, 420, 90, 40),
-        MaskOrigin::Manual,
+        MaskOrigin::Detector {
+            detector: crate::detect::TEXT_DETECTOR_NAME.into(),
+            score_milli: 874,
+        },
     );
     a.metadata = vec![
         finding("GPS", "GPSLatitude", "51 deg 30' 26.46\" N"),
