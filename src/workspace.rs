@@ -346,9 +346,11 @@ fn same_file(file: &fs::File, path: &Path) -> bool {
 }
 
 /// Who holds a lock, from its file. The holder writes its name just after
-/// locking: give it a moment before saying it has not.
+/// locking: give it a moment before saying it has not (up to a second: on
+/// a loaded 2-core box eight approvals at once left a holder unscheduled
+/// for more than the 100 ms this waited before).
 fn read_holder(path: &Path) -> String {
-    for _ in 0..20 {
+    for _ in 0..200 {
         let holder = fs::read_to_string(path)
             .map(|t| crate::text::printable(t.trim(), 200))
             .unwrap_or_default();
