@@ -234,14 +234,29 @@ fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
     let masks = env.item(&id)["masks"].as_array().map_or(0, |m| m.len());
     let tmux = start_review(&env, &id, "true", "approve");
 
+    // The photo with the most masks is the astronaut: her face, and the
+    // text detector's proposals (the name badge among them), with the
+    // identifiers line saying so.
+    let texts = env.item(&id)["masks"].as_array().map_or(0, |m| {
+        m.iter().filter(|m| m["kind"] == "identifier").count()
+    });
+    assert!(texts > 0, "text proposals in {}", env.item(&id));
+    let screen = tmux.wait_for(&format!("text: {texts} proposed,"), 10);
+    assert!(screen.contains("not seen at 2.0x"), "{screen}");
+
     // Verify every mask: z shows it at the minimum zoom; a mask larger than
     // the view at that zoom takes one z per part.
     for i in 0..masks {
         verify_mask(&tmux, &env, &id, i);
+        if env.item(&id)["masks"][i]["kind"] == "identifier" {
+            let screen = tmux.screen();
+            assert!(screen.contains("identifier · ppocr-v4"), "{screen}");
+        }
         tmux.keys(&["Tab"]);
     }
     let screen = tmux.wait_for("all masks seen at minimum zoom", 10);
     assert!(screen.contains("zoom 2.0x"), "{screen}");
+    tmux.wait_for(&format!("text: {texts} proposed, all seen"), 10);
 
     // The mobile preview renders the real output: preview and metadata gates.
     tmux.keys(&["m"]);
