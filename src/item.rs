@@ -387,6 +387,22 @@ pub struct DetectorInfo {
     /// with `+` and carry CenterFace's threshold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub engines: Vec<DetectorInfo>,
+    /// The text detector's own settings (`None` for face detectors); its
+    /// pixel threshold is `score_threshold_milli`, its pass `max_side`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextSettings>,
+}
+
+/// What the text detector was run with, beyond the fields it shares with
+/// the face detectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextSettings {
+    /// Mean probability a region needs to be proposed, × 1000.
+    pub region_threshold_milli: i64,
+    /// DB's unclip ratio × 100.
+    pub unclip_pct: u32,
+    /// Margin at each end of a line, as a share of its height, × 100.
+    pub end_margin_pct: u32,
 }
 
 impl DetectorInfo {
@@ -402,6 +418,15 @@ impl DetectorInfo {
     /// One engine's thresholds in words, e.g. `threshold 0.30, finest pass 3072 px`.
     pub fn settings_label(&self) -> String {
         let threshold = self.score_threshold_milli as f64 / 1000.0;
+        if let Some(t) = &self.text {
+            return format!(
+                "threshold {threshold:.2}, region {:.2}, unclip {:.2}, end margin {:.2}, pass {} px",
+                t.region_threshold_milli as f64 / 1000.0,
+                t.unclip_pct as f64 / 100.0,
+                t.end_margin_pct as f64 / 100.0,
+                self.max_side.unwrap_or(0)
+            );
+        }
         match self.max_side {
             Some(side) => format!("threshold {threshold:.2}, finest pass {side} px"),
             None => format!(

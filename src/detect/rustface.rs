@@ -49,6 +49,7 @@ impl Detector for RustfaceDetector {
             padding_pct: (self.settings.padding * 100.0).round() as u32,
             max_side: None,
             engines: Vec::new(),
+            text: None,
         }
     }
 

@@ -10,7 +10,7 @@
 //! rectangle), which is what puts the glyph edges back inside it.
 
 use super::{DetectError, Detection, tiles};
-use crate::item::{DetectorInfo, Rect};
+use crate::item::{DetectorInfo, Rect, TextSettings};
 use crate::policy::DetectorPolicy;
 use image::RgbImage;
 use rayon::prelude::*;
@@ -111,9 +111,14 @@ impl TextDetector {
             model_sha256: text_model_sha256().to_string(),
             min_face_size: 0,
             score_threshold_milli: (self.settings.text_threshold * 1000.0).round() as i64,
-            padding_pct: (self.settings.text_unclip * 100.0).round() as u32,
+            padding_pct: (self.settings.text_padding * 100.0).round() as u32,
             max_side: Some(self.settings.text_max_side),
             engines: Vec::new(),
+            text: Some(TextSettings {
+                region_threshold_milli: (self.settings.text_box_threshold * 1000.0).round() as i64,
+                unclip_pct: (self.settings.text_unclip * 100.0).round() as u32,
+                end_margin_pct: (self.settings.text_padding * 100.0).round() as u32,
+            }),
         }
     }
 
@@ -184,7 +189,32 @@ impl TextDetector {
     }
 }
 
-/// The policy's three numbers, for one run.
+/// Behind the face detectors' interface too, so that whatever runs a
+/// `Detector` (the recall tools, a future DICOM path) can run this one.
+impl super::Detector for TextDetector {
+    fn info(&self) -> DetectorInfo {
+        TextDetector::info(self)
+    }
+
+    /// On a model failure this returns one box over the whole image: a
+    /// detector that cannot look must not report "no text".
+    fn detect(&self, image: &image::GrayImage) -> Vec<Detection> {
+        let rgb = image::DynamicImage::ImageLuma8(image.clone()).to_rgb8();
+        TextDetector::detect_rgb(self, &rgb).unwrap_or_else(|_| {
+            vec![Detection {
+                rect: Rect::new(0, 0, image.width(), image.height()),
+                score: 0.0,
+                detector: TEXT_DETECTOR_NAME,
+            }]
+        })
+    }
+
+    fn detect_rgb(&self, image: &RgbImage) -> Result<Vec<Detection>, DetectError> {
+        TextDetector::detect_rgb(self, image)
+    }
+}
+
+/// The policy's four numbers, for one run.
 struct Thresholds {
     /// A map pixel above this is in a text core.
     pixel: f32,
@@ -596,6 +626,24 @@ mod tests {
         assert!(d.detect_rgb(&RgbImage::new(5, 3)).unwrap().is_empty());
         let grey = RgbImage::from_pixel(300, 200, image::Rgb([128, 128, 128]));
         assert!(d.detect_rgb(&grey).unwrap().is_empty());
+    }
+
+    #[test]
+    fn items_record_every_text_threshold_and_say_them_in_words() {
+        let d = TextDetector::new(&DetectorPolicy::default()).unwrap();
+        let info = d.info();
+        assert_eq!(info.name, TEXT_DETECTOR_NAME);
+        assert_eq!(
+            info.settings_label(),
+            "threshold 0.30, region 0.50, unclip 1.60, end margin 1.50, pass 1536 px"
+        );
+        let through_trait: &dyn super::super::Detector = &d;
+        assert_eq!(through_trait.info(), info);
+        assert!(
+            through_trait
+                .detect(&image::GrayImage::new(64, 64))
+                .is_empty()
+        );
     }
 
     #[test]
