@@ -16,7 +16,7 @@ use veil::policy::DetectorPolicy;
 const DEFAULT_RECALL_FLOOR: f64 = 0.90;
 const DEFAULT_FALSE_POSITIVES_CEILING: usize = 9;
 
-/// The text detector covered every glyph of 43 of the 45 labelled lines,
+/// The text detector covered every glyph of 43 of the 46 labelled lines,
 /// with 5 false boxes, when its settings were chosen (tests/text/README.md).
 const TEXT_RECALL_FLOOR: f64 = 0.90;
 const TEXT_FALSE_BOXES_CEILING: usize = 8;
@@ -127,7 +127,7 @@ fn the_text_detector_covers_every_glyph_of_the_labelled_lines() {
     tally.seconds = start.elapsed().as_secs_f64();
     print!("{}", text_table(std::slice::from_ref(&tally)));
     println!("missed: {}", tally.missed.join("; "));
-    assert!(tally.lines >= 45, "the set has its lines");
+    assert!(tally.lines >= 46, "the set has its lines");
     assert!(
         tally.recall() >= TEXT_RECALL_FLOOR,
         "the text detector covered {}/{} lines = {:.2}, below {TEXT_RECALL_FLOOR}; missed: {:?}",
