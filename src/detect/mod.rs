@@ -3,6 +3,7 @@
 //! and their union. The policy picks one; the choice is recorded in every item.
 
 mod centerface;
+mod onnx;
 pub mod recall;
 mod rustface;
 mod text;

@@ -168,25 +168,41 @@ impl Tally {
 
 /// A Markdown table of tallies over the same set, one row each.
 pub fn table(tallies: &[Tally]) -> String {
-    let Some(first) = tallies.first() else {
+    tag_table(
+        &["detector", "recall", "false positives", "seconds"],
+        tallies.iter().map(|r| {
+            (
+                vec![
+                    r.detector.clone(),
+                    format!("{}/{} = {:.2}", r.found, r.faces, r.recall()),
+                    r.false_positives.to_string(),
+                    format!("{:.1}", r.seconds),
+                ],
+                r.by_tag.as_slice(),
+            )
+        }),
+    )
+}
+
+/// A Markdown table whose rows are `cells` followed by one `n/total`
+/// column per tag (the tags of the first row name the columns): the face
+/// and the text harness print theirs with it.
+pub fn tag_table<'a>(
+    head: &[&str],
+    rows: impl IntoIterator<Item = (Vec<String>, &'a [(String, usize, usize)])>,
+) -> String {
+    let mut rows = rows.into_iter().peekable();
+    let Some((_, tags)) = rows.peek() else {
         return String::new();
     };
-    let mut out = String::from("| detector | recall | false positives | seconds |");
-    for (t, _, _) in &first.by_tag {
+    let mut out = format!("| {} |", head.join(" | "));
+    for (t, _, _) in *tags {
         out.push_str(&format!(" {t} |"));
     }
-    out.push_str(&format!("\n|{}\n", "---|".repeat(4 + first.by_tag.len())));
-    for r in tallies {
-        out.push_str(&format!(
-            "| {} | {}/{} = {:.2} | {} | {:.1} |",
-            r.detector,
-            r.found,
-            r.faces,
-            r.recall(),
-            r.false_positives,
-            r.seconds
-        ));
-        for (_, n, total) in &r.by_tag {
+    out.push_str(&format!("\n|{}\n", "---|".repeat(head.len() + tags.len())));
+    for (cells, by_tag) in rows {
+        out.push_str(&format!("| {} |", cells.join(" | ")));
+        for (_, n, total) in by_tag {
             out.push_str(&format!(" {n}/{total} |"));
         }
         out.push('\n');

@@ -9,19 +9,18 @@
 //! grown by the DB "unclip" distance (area × ratio / perimeter of the core's
 //! rectangle), which is what puts the glyph edges back inside it.
 
+use super::onnx::{EmbeddedModel, Plan};
 use super::{DetectError, Detection, tiles};
 use crate::item::{DetectorInfo, Rect, TextSettings};
 use crate::policy::DetectorPolicy;
 use image::RgbImage;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
 use tract_onnx::prelude::*;
 
 /// `ch_PP-OCRv4_det_infer.onnx` from the rapidocr-onnxruntime 1.4.4 wheel
 /// (licence beside it in `models/`).
-static TEXT_MODEL: &[u8] = include_bytes!("../../models/ch_PP-OCRv4_det_infer.onnx");
+static MODEL: EmbeddedModel =
+    EmbeddedModel::new(include_bytes!("../../models/ch_PP-OCRv4_det_infer.onnx"));
 
 /// Recorded in items and in each mask it proposes.
 pub const TEXT_DETECTOR_NAME: &str = "ppocr-v4-det-rapidocr-1.4.4";
@@ -44,50 +43,16 @@ const MIN_THICKNESS: f64 = 3.0;
 /// and no line; 2.0 lost the astronaut's half-hidden name.
 const MIN_ELONGATION: f64 = 1.6;
 
-type Plan = Arc<TypedSimplePlan>;
-
 /// SHA-256 (hex) of the embedded text model.
 pub fn text_model_sha256() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| hex::encode(Sha256::digest(TEXT_MODEL)))
-}
-
-fn parsed_model() -> Result<&'static InferenceModel, DetectError> {
-    static MODEL: OnceLock<Result<InferenceModel, String>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            tract_onnx::onnx()
-                .model_for_read(&mut std::io::Cursor::new(TEXT_MODEL))
-                .map_err(|e| format!("{e:#}"))
-        })
-        .as_ref()
-        .map_err(|e| DetectError::Model(e.clone()))
+    MODEL.sha256()
 }
 
 /// The optimised plan for one tile size (width, height), built on first use.
 fn plan_for(width: usize, height: usize) -> TractResult<Plan> {
-    static PLANS: OnceLock<Mutex<HashMap<(usize, usize), Plan>>> = OnceLock::new();
-    let plans = PLANS.get_or_init(Default::default);
-    if let Some(p) = plans
-        .lock()
-        .ok()
-        .and_then(|m| m.get(&(width, height)).cloned())
-    {
-        return Ok(p);
-    }
-    let mut model = parsed_model().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
-    model.set_input_fact(0, f32::fact([1, 3, height, width]).into())?;
-    for output in 0..model.outputs.len() {
-        model.set_output_fact(output, InferenceFact::default())?;
-    }
-    let plan = model.into_optimized()?.into_runnable()?;
-    if let Ok(mut m) = plans.lock() {
-        if m.len() >= 32 {
-            m.clear();
-        }
-        m.insert((width, height), plan.clone());
-    }
-    Ok(plan)
+    MODEL.plan(width, height, |m| {
+        m.sized(width, height)?.into_optimized()?.into_runnable()
+    })
 }
 
 /// The text detector with the embedded model.
@@ -98,7 +63,7 @@ pub struct TextDetector {
 impl TextDetector {
     /// Reads the embedded model (once per process).
     pub fn new(settings: &DetectorPolicy) -> Result<Self, DetectError> {
-        parsed_model()?;
+        MODEL.parsed()?;
         Ok(TextDetector {
             settings: settings.clone(),
         })

@@ -200,30 +200,25 @@ impl TextTally {
 
 /// A Markdown table of tallies over the same set, one row each.
 pub fn text_table(tallies: &[TextTally]) -> String {
-    let Some(first) = tallies.first() else {
-        return String::new();
-    };
-    let mut out = String::from("| text detector | lines fully covered | false boxes | seconds |");
-    for (t, _, _) in &first.by_tag {
-        out.push_str(&format!(" {t} |"));
-    }
-    out.push_str(&format!("\n|{}\n", "---|".repeat(4 + first.by_tag.len())));
-    for r in tallies {
-        out.push_str(&format!(
-            "| {} | {}/{} = {:.2} | {} | {:.1} |",
-            r.detector,
-            r.covered,
-            r.lines,
-            r.recall(),
-            r.false_boxes,
-            r.seconds
-        ));
-        for (_, n, total) in &r.by_tag {
-            out.push_str(&format!(" {n}/{total} |"));
-        }
-        out.push('\n');
-    }
-    out
+    super::recall::tag_table(
+        &[
+            "text detector",
+            "lines fully covered",
+            "false boxes",
+            "seconds",
+        ],
+        tallies.iter().map(|r| {
+            (
+                vec![
+                    r.detector.clone(),
+                    format!("{}/{} = {:.2}", r.covered, r.lines, r.recall()),
+                    r.false_boxes.to_string(),
+                    format!("{:.1}", r.seconds),
+                ],
+                r.by_tag.as_slice(),
+            )
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,89 @@
+//! An ONNX model embedded in the binary, as both tract-run detectors use
+//! it: its SHA-256 (what items record), the parsed model (once per
+//! process), and optimised plans per input size, built on first use.
+
+use super::DetectError;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use tract_onnx::prelude::*;
+
+/// A runnable plan for one input size.
+pub(crate) type Plan = Arc<TypedSimplePlan>;
+
+/// Photos come in a few sizes (and tiles in fewer); a stream of odd ones
+/// must not grow the cache forever.
+const MAX_PLANS: usize = 32;
+
+/// One embedded model and what is derived from it, each made once.
+pub(crate) struct EmbeddedModel {
+    bytes: &'static [u8],
+    hash: OnceLock<String>,
+    parsed: OnceLock<Result<InferenceModel, String>>,
+    plans: OnceLock<Mutex<HashMap<(usize, usize), Plan>>>,
+}
+
+impl EmbeddedModel {
+    pub(crate) const fn new(bytes: &'static [u8]) -> Self {
+        EmbeddedModel {
+            bytes,
+            hash: OnceLock::new(),
+            parsed: OnceLock::new(),
+            plans: OnceLock::new(),
+        }
+    }
+
+    /// SHA-256 (hex) of the model's bytes.
+    pub(crate) fn sha256(&self) -> &str {
+        self.hash
+            .get_or_init(|| hex::encode(Sha256::digest(self.bytes)))
+    }
+
+    /// The parsed model, without an input size yet.
+    pub(crate) fn parsed(&self) -> Result<&InferenceModel, DetectError> {
+        self.parsed
+            .get_or_init(|| {
+                tract_onnx::onnx()
+                    .model_for_read(&mut std::io::Cursor::new(self.bytes))
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map_err(|e| DetectError::Model(e.clone()))
+    }
+
+    /// The parsed model with a 1×3×`height`×`width` float input and its
+    /// outputs left for tract to infer (the files declare them for one size).
+    pub(crate) fn sized(&self, width: usize, height: usize) -> TractResult<InferenceModel> {
+        let mut model = self.parsed().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+        model.set_input_fact(0, f32::fact([1, 3, height, width]).into())?;
+        for output in 0..model.outputs.len() {
+            model.set_output_fact(output, InferenceFact::default())?;
+        }
+        Ok(model)
+    }
+
+    /// The plan for (`width`, `height`), made by `build` on first use.
+    pub(crate) fn plan(
+        &self,
+        width: usize,
+        height: usize,
+        build: impl FnOnce(&Self) -> TractResult<Plan>,
+    ) -> TractResult<Plan> {
+        let plans = self.plans.get_or_init(Default::default);
+        if let Some(p) = plans
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(width, height)).cloned())
+        {
+            return Ok(p);
+        }
+        let plan = build(self)?;
+        if let Ok(mut m) = plans.lock() {
+            if m.len() >= MAX_PLANS {
+                m.clear();
+            }
+            m.insert((width, height), plan.clone());
+        }
+        Ok(plan)
+    }
+}
