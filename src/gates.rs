@@ -271,14 +271,8 @@ fn text_proposals(item: &Item, policy: &Policy) -> String {
         return "no text detector ran: look by eye".into();
     }
     let min = policy.min_zoom_pct();
-    let proposed: Vec<&crate::item::Mask> = item
-        .masks
-        .iter()
-        .filter(|m| {
-            matches!(&m.origin, crate::item::MaskOrigin::Detector { detector, .. }
-                if detector == crate::detect::TEXT_DETECTOR_NAME)
-        })
-        .collect();
+    let proposed: Vec<&crate::item::Mask> =
+        item.masks.iter().filter(|m| m.origin.is_text()).collect();
     let unseen: Vec<String> = proposed
         .iter()
         .filter(|m| !m.verified_at(min))

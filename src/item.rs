@@ -250,10 +250,24 @@ impl fmt::Display for Rect {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "by")]
 pub enum MaskOrigin {
-    /// Found by a face detector; `score_milli` is the detector's score × 1000.
+    /// Found by a face or the text detector (its name); `score_milli` is
+    /// the detector's score × 1000.
     Detector { detector: String, score_milli: i64 },
     /// Drawn by a reviewer.
     Manual,
+}
+
+impl MaskOrigin {
+    /// Proposed by the text detector.
+    pub fn is_text(&self) -> bool {
+        matches!(self, MaskOrigin::Detector { detector, .. }
+            if detector == crate::detect::TEXT_DETECTOR_NAME)
+    }
+
+    /// Proposed by a face detector.
+    pub fn is_face_detector(&self) -> bool {
+        matches!(self, MaskOrigin::Detector { .. }) && !self.is_text()
+    }
 }
 
 /// Proof that a mask was seen up close: recorded by the review screen.

@@ -332,16 +332,9 @@ pub fn show(ws: &Workspace, a: &ShowArgs) -> anyhow::Result<Exit> {
     println!("\nMasks ({})", item.masks.len());
     for m in &item.masks {
         let by = match &m.origin {
-            crate::item::MaskOrigin::Detector {
-                detector,
-                score_milli,
-            } => format!(
+            crate::item::MaskOrigin::Detector { score_milli, .. } => format!(
                 "{} detector, score {:.2}",
-                if detector == crate::detect::TEXT_DETECTOR_NAME {
-                    "text"
-                } else {
-                    "face"
-                },
+                if m.origin.is_text() { "text" } else { "face" },
                 *score_milli as f64 / 1000.0
             ),
             crate::item::MaskOrigin::Manual => "manual".into(),
