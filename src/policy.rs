@@ -329,10 +329,13 @@ impl Policy {
                 format!("{} is outside 0–2", d.text_padding),
             );
         }
-        if !(320..=16_384).contains(&d.text_max_side) {
+        // The pass is the one buffer of ingest that the memory plan does not
+        // size from the photo (small photos are enlarged to it): 4096² RGB
+        // is 48 MiB, and 3072 already finds 8-px text at 12 MP.
+        if !(320..=4096).contains(&d.text_max_side) {
             return bad(
                 "detector.text_max_side",
-                format!("{} is outside 320–16384", d.text_max_side),
+                format!("{} is outside 320–4096", d.text_max_side),
             );
         }
         if d.min_face_size < 20 {
@@ -482,7 +485,8 @@ text_unclip = 1.6
 # Text: margin added at both ends of each line, as a share of its height (0 to 2): covers
 # letters the model is unsure of where a line stops (half hidden, curved away).
 text_padding = 1.5
-# Text: long side in pixels of the text pass (tiled); smaller photos are enlarged up to 3x.
+# Text: long side in pixels of the text pass (tiled, 320 to 4096); smaller photos are
+# enlarged up to 3x. At 12 MP, 1536 finds text from about 15 px high, 3072 from 8 px.
 text_max_side = 1536
 
 [limits]
@@ -565,6 +569,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("zom"), "{err}");
+    }
+
+    #[test]
+    fn each_text_setting_out_of_range_is_refused_by_its_key() {
+        for (line, key) in [
+            ("text_threshold = 1.0", "detector.text_threshold"),
+            ("text_box_threshold = 0", "detector.text_box_threshold"),
+            ("text_unclip = 0.5", "detector.text_unclip"),
+            ("text_padding = -1", "detector.text_padding"),
+            ("text_max_side = 16384", "detector.text_max_side"),
+        ] {
+            let err = Policy::from_toml(&format!("[detector]\n{line}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{line}: {err}");
+        }
+        let off = Policy::from_toml("[detector]\ntext = false\n").unwrap();
+        assert!(!off.detector.text);
+        assert!(
+            Policy::default().detector.text,
+            "on unless the policy says not"
+        );
     }
 
     #[test]
