@@ -1,6 +1,8 @@
-//! Face detection: a `Detector` trait, two engines with their models embedded
-//! (rustface's SeetaFace frontal cascade and CenterFace through tract-onnx),
-//! and their union. The policy picks one; the choice is recorded in every item.
+//! Detection: a `Detector` trait, two face engines with their models embedded
+//! (rustface's SeetaFace frontal cascade and CenterFace through tract-onnx)
+//! and their union, and the text detector (PP-OCRv4 through tract-onnx). The
+//! policy picks the face engine and whether text runs; what ran is recorded
+//! in every item.
 
 mod centerface;
 mod onnx;
