@@ -147,22 +147,33 @@ impl Tally {
                 self.missed
                     .push(format!("{} {:?}", image.file, face.bounds));
             }
-            for (tag, n, total) in self.by_tag.iter_mut() {
-                if face.tags.contains(tag) {
-                    *total += 1;
-                    *n += hit as usize;
-                }
-            }
+            count_tags(&mut self.by_tag, &face.tags, hit);
         }
         s
     }
 
     pub fn recall(&self) -> f64 {
-        if self.faces == 0 {
-            1.0
-        } else {
-            self.found as f64 / self.faces as f64
+        share(self.found, self.faces)
+    }
+}
+
+/// One labelled thing's outcome in the per-tag counts `(tag, hits, total)`
+/// of every tag it carries: what both harnesses tally by tag.
+pub fn count_tags(by_tag: &mut [(String, usize, usize)], tags: &[String], hit: bool) {
+    for (tag, n, total) in by_tag.iter_mut() {
+        if tags.contains(tag) {
+            *total += 1;
+            *n += hit as usize;
         }
+    }
+}
+
+/// `hits / total`, 1 when there is nothing to find.
+pub fn share(hits: usize, total: usize) -> f64 {
+    if total == 0 {
+        1.0
+    } else {
+        hits as f64 / total as f64
     }
 }
 

@@ -180,21 +180,12 @@ impl TextTally {
                     share * 100.0
                 ));
             }
-            for (tag, n, total) in self.by_tag.iter_mut() {
-                if line.tags.contains(tag) {
-                    *total += 1;
-                    *n += whole as usize;
-                }
-            }
+            super::recall::count_tags(&mut self.by_tag, &line.tags, whole);
         }
     }
 
     pub fn recall(&self) -> f64 {
-        if self.lines == 0 {
-            1.0
-        } else {
-            self.covered as f64 / self.lines as f64
-        }
+        super::recall::share(self.covered, self.lines)
     }
 }
 
