@@ -102,7 +102,7 @@ pub fn ingest(
         .collect();
     let detector = crate::detect::from_policy(&ws.policy.detector)?;
     let text = if ws.policy.detector.text {
-        Some(crate::detect::TextDetector::new(&ws.policy.detector)?)
+        Some(TextDetector::new(&ws.policy.detector)?)
     } else {
         None
     };
