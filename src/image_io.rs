@@ -22,6 +22,8 @@ pub enum SourceFormat {
     Tiff,
     /// HEIF with HEVC inside (HEIC: iPhones, many Android phones).
     Heif,
+    /// A DICOM Part 10 file (see [`crate::dicom`]).
+    Dicom,
 }
 
 impl SourceFormat {
@@ -32,17 +34,18 @@ impl SourceFormat {
             SourceFormat::Webp => "webp",
             SourceFormat::Tiff => "tiff",
             SourceFormat::Heif => "heif",
+            SourceFormat::Dicom => "dicom",
         }
     }
 
-    /// The `image` crate's decoder for this format; `None` for HEIF.
+    /// The `image` crate's decoder for this format; `None` for HEIF and DICOM.
     fn image_format(self) -> Option<ImageFormat> {
         match self {
             SourceFormat::Jpeg => Some(ImageFormat::Jpeg),
             SourceFormat::Png => Some(ImageFormat::Png),
             SourceFormat::Webp => Some(ImageFormat::WebP),
             SourceFormat::Tiff => Some(ImageFormat::Tiff),
-            SourceFormat::Heif => None,
+            SourceFormat::Heif | SourceFormat::Dicom => None,
         }
     }
 }
@@ -52,11 +55,13 @@ impl SourceFormat {
 pub enum DecodeError {
     #[error("empty file (0 bytes)")]
     Empty,
-    #[error("{0} is not supported (Veil reads JPEG, PNG, WebP, TIFF and HEIC/HEIF)")]
+    #[error("{0} is not supported (Veil reads JPEG, PNG, WebP, TIFF, HEIC/HEIF and DICOM)")]
     Unsupported(String),
+    #[error("this DICOM file uses something Veil does not read: {0}")]
+    UnsupportedDicom(String),
     #[error("this HEIF file uses something the HEIC decoder does not read: {0}")]
     UnsupportedHeif(String),
-    #[error("not an image Veil recognises (JPEG, PNG, WebP, TIFF or HEIC/HEIF expected)")]
+    #[error("not an image Veil recognises (JPEG, PNG, WebP, TIFF, HEIC/HEIF or DICOM expected)")]
     NotAnImage,
     #[error("image is {width}x{height}, over the policy's limit of {max_width}x{max_height}")]
     TooLarge {
@@ -90,6 +95,11 @@ pub fn sniff(bytes: &[u8]) -> Result<SourceFormat, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
+    // First: a DICOM preamble is free-form and often a TIFF header (a
+    // dual-format file); the `DICM` at 128 decides.
+    if crate::dicom::is_dicom(bytes) {
+        return Ok(SourceFormat::Dicom);
+    }
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Ok(SourceFormat::Jpeg);
     }
@@ -120,9 +130,6 @@ fn unsupported_name(bytes: &[u8]) -> Option<&'static str> {
             b"avif" | b"avis" => "AVIF",
             _ => "an ISO media file (MP4/MOV/HEIF)",
         });
-    }
-    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        return Some("DICOM");
     }
     if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
         return Some("GIF");
@@ -167,8 +174,12 @@ fn limits(l: &Limits) -> image::Limits {
 /// Width and height from the header alone (before orientation), or `None`
 /// when the header cannot be read.
 pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
-    let Some(image_format) = sniff(bytes).ok()?.image_format() else {
-        return heic::dimensions(bytes);
+    let format = sniff(bytes).ok()?;
+    let Some(image_format) = format.image_format() else {
+        return match format {
+            SourceFormat::Dicom => crate::dicom::dimensions(bytes),
+            _ => heic::dimensions(bytes),
+        };
     };
     ImageReader::with_format(Cursor::new(bytes), image_format)
         .into_dimensions()
@@ -180,7 +191,10 @@ pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 pub fn memory_plan(bytes: &[u8], l: &Limits) -> Option<MemoryPlan> {
     let format = sniff(bytes).ok()?;
     let Some(image_format) = format.image_format() else {
-        return heic::memory_plan(bytes, l).ok();
+        return match format {
+            SourceFormat::Dicom => crate::dicom::memory_plan(bytes, l).ok(),
+            _ => heic::memory_plan(bytes, l).ok(),
+        };
     };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     reader.limits(limits(l));
@@ -233,6 +247,10 @@ pub fn decode_with(
     step: Step,
 ) -> Result<Decoded, DecodeError> {
     let format = sniff(bytes)?;
+    if format == SourceFormat::Dicom {
+        // Its own walk checks completeness, frames and limits.
+        return crate::dicom::decode(bytes, l, step);
+    }
     check_complete(bytes, format)?;
     check_single_frame(bytes, format)?;
     let Some(image_format) = format.image_format() else {
@@ -317,6 +335,8 @@ pub fn check_complete(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeEr
         }
         SourceFormat::Tiff => Ok(()),
         SourceFormat::Heif => heic::check_complete(bytes),
+        // The structural walk in `dicom::scan` reaches the file's end.
+        SourceFormat::Dicom => Ok(()),
     }
 }
 
@@ -386,7 +406,8 @@ pub fn check_single_frame(bytes: &[u8], format: SourceFormat) -> Result<(), Deco
             true => Ok(()),
             false => refuse("a HEIF image sequence with no still primary image"),
         },
-        SourceFormat::Jpeg => Ok(()),
+        // Frames are counted from the header in `dicom::decode`.
+        SourceFormat::Jpeg | SourceFormat::Dicom => Ok(()),
     }
 }
 

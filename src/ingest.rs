@@ -111,6 +111,7 @@ pub fn ingest(
         detector: detector.as_deref(),
         text: text.as_ref(),
         now: crate::clock::now_ts(),
+        dicom_salt: std::sync::OnceLock::new(),
     };
     let memory = Budget::new(ws.policy.limits.ingest_memory_bytes());
     // Enough files queued to keep every core busy, and no more read ahead.
@@ -392,6 +393,9 @@ struct Run<'a> {
     /// Proposes `identifier` masks over text, when the policy says so.
     text: Option<&'a TextDetector>,
     now: String,
+    /// The workspace's DICOM salt, read (or made) when the first DICOM
+    /// original needs it.
+    dicom_salt: std::sync::OnceLock<Result<Vec<u8>, String>>,
 }
 
 /// An original read into memory that has no item yet.
@@ -623,6 +627,7 @@ impl Run<'_> {
             detector,
             text,
             now,
+            ..
         } = self;
         let policy = &ws.policy;
         let mut item = Item::pending(&item_id_for(sha), path, sha, bytes.len() as u64, now);
@@ -659,6 +664,16 @@ impl Run<'_> {
         item.width = decoded.width;
         item.height = decoded.height;
         item.orientation = decoded.orientation;
+        if decoded.format == crate::image_io::SourceFormat::Dicom {
+            match self.dicom_source(bytes) {
+                Ok(source) => item.dicom = Some(source),
+                Err(e) => {
+                    item.failure = Some(e);
+                    item.state = ItemState::Failed;
+                    return item;
+                }
+            }
+        }
         // CenterFace needs colour (it finds fewer faces in grey). Moved,
         // not copied, when the photo is already 8-bit RGB.
         let rgb = decoded.image.into_rgb8();
@@ -700,7 +715,48 @@ impl Run<'_> {
         lines.retain(|l| !crate::detect::mostly_inside(&l.rect, &faces));
         // Already grown to cover the glyphs: no face padding on top.
         add_proposals(&mut item, MaskKind::Identifier, lines, |r| Some(*r));
+        if item.dicom.as_ref().is_some_and(|d| d.burned_in_likely()) {
+            // Names and dates printed on the pixels: a second person looks,
+            // and the bands where machines print them start masked.
+            item.high_stakes = true;
+            add_bands(&mut item, policy.dicom.band_pct, w, h);
+        }
         item
+    }
+
+    /// The de-identified header values of a DICOM original, with the salt.
+    fn dicom_source(&self, bytes: &[u8]) -> Result<crate::dicom::DicomSource, String> {
+        let salt = self
+            .dicom_salt
+            .get_or_init(|| self.ws.dicom_salt().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| format!("the workspace's DICOM salt: {e}"))?;
+        let parsed = crate::dicom::parse(bytes).map_err(|e| e.to_string())?;
+        Ok(crate::dicom::source(
+            &parsed,
+            salt,
+            self.ws.policy.dicom.dates,
+        ))
+    }
+}
+
+/// `identifier` masks over the top and bottom `pct` percent of a `w`×`h`
+/// image, where scanners and capture stations print names and dates.
+fn add_bands(item: &mut Item, pct: u32, w: u32, h: u32) {
+    let band = (u64::from(h) * u64::from(pct)).div_ceil(100) as u32;
+    if band == 0 || w == 0 {
+        return;
+    }
+    let band = band.min(h);
+    for y in [0, h - band] {
+        item.add_mask(
+            MaskKind::Identifier,
+            crate::item::Rect::new(0, y, w, band),
+            MaskOrigin::Detector {
+                detector: crate::dicom::BAND_PROPOSER.to_string(),
+                score_milli: 1000,
+            },
+        );
     }
 }
 

@@ -264,9 +264,15 @@ impl MaskOrigin {
             if detector == crate::detect::TEXT_DETECTOR_NAME)
     }
 
+    /// Proposed over a DICOM's annotation bands (not found: placed).
+    pub fn is_dicom_band(&self) -> bool {
+        matches!(self, MaskOrigin::Detector { detector, .. }
+            if detector == crate::dicom::BAND_PROPOSER)
+    }
+
     /// Proposed by a face detector.
     pub fn is_face_detector(&self) -> bool {
-        matches!(self, MaskOrigin::Detector { .. }) && !self.is_text()
+        matches!(self, MaskOrigin::Detector { .. }) && !self.is_text() && !self.is_dicom_band()
     }
 }
 
@@ -547,6 +553,10 @@ pub struct Item {
     /// The text detector that proposed `identifier` masks, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_detector: Option<DetectorInfo>,
+    /// What a DICOM original's header gives its output (new UIDs, the
+    /// date, the modality), when the original is DICOM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dicom: Option<crate::dicom::DicomSource>,
     pub masks: Vec<Mask>,
     /// Next mask id to hand out.
     pub next_mask_id: u32,
@@ -617,6 +627,7 @@ impl Item {
             metadata: Vec::new(),
             detector: None,
             text_detector: None,
+            dicom: None,
             masks: Vec::new(),
             next_mask_id: 1,
             gates: GateEvidence::default(),
@@ -652,10 +663,7 @@ impl Item {
     pub fn faces_found(&self) -> usize {
         self.masks
             .iter()
-            .filter(|m| {
-                matches!(&m.origin, MaskOrigin::Detector { detector, .. }
-                if detector != crate::detect::TEXT_DETECTOR_NAME)
-            })
+            .filter(|m| m.origin.is_face_detector())
             .count()
     }
 

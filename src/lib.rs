@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod detect;
+pub mod dicom;
 pub mod gates;
 pub mod heif;
 pub mod image_io;

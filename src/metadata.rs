@@ -27,11 +27,14 @@ pub struct Inventory {
     pub warnings: Vec<String>,
 }
 
-/// List the identifying metadata in an image file (JPEG, PNG, WebP, TIFF or HEIF).
+/// List the identifying metadata in an image file (JPEG, PNG, WebP, TIFF, HEIF or DICOM).
 pub fn inventory(bytes: &[u8]) -> Inventory {
     let mut c = Collector::default();
     if bytes.is_empty() {
         c.warn("empty file: no metadata read".to_string());
+    } else if crate::dicom::is_dicom(bytes) {
+        // Before TIFF: a DICOM preamble is often a TIFF header.
+        dicom(bytes, &mut c);
     } else if bytes.starts_with(&[0xFF, 0xD8]) {
         jpeg(bytes, &mut c);
     } else if bytes.starts_with(PNG_SIGNATURE) {
@@ -45,9 +48,29 @@ pub fn inventory(bytes: &[u8]) -> Inventory {
     } else if bytes.starts_with(b"II+\0") || bytes.starts_with(b"MM\0+") {
         c.warn("BigTIFF is not supported: no metadata read".to_string());
     } else {
-        c.warn("not a JPEG, PNG, WebP, TIFF or HEIF file: no metadata read".to_string());
+        c.warn("not a JPEG, PNG, WebP, TIFF, HEIF or DICOM file: no metadata read".to_string());
     }
     c.finish()
+}
+
+/// A DICOM header, listed by [`crate::dicom::inventory`].
+fn dicom(bytes: &[u8], c: &mut Collector) {
+    match crate::dicom::parse(bytes) {
+        Ok(p) => {
+            if let Some(kind) = crate::dicom::inventory::preamble(bytes) {
+                c.add("DICOM file", "preamble (128 bytes)", kind);
+            }
+            let (findings, warnings) = crate::dicom::inventory::inventory(&p.obj);
+            let meta = crate::dicom::inventory::meta_findings(p.obj.meta());
+            for f in meta.into_iter().chain(findings) {
+                c.add(&f.group, f.field, f.value);
+            }
+            for w in warnings {
+                c.warn(w);
+            }
+        }
+        Err(e) => c.warn(format!("DICOM header not read: {e}")),
+    }
 }
 
 /// Most findings listed for one file; past it a warning says the list is cut.

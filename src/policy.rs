@@ -14,6 +14,10 @@ pub struct Policy {
     pub gates: GatePolicy,
     pub high_stakes: HighStakesPolicy,
     pub review: ReviewPolicy,
+    /// DICOM originals. Left out of the digest when it is the default, so
+    /// policies written before DICOM keep their digest.
+    #[serde(skip_serializing_if = "DicomPolicy::is_default")]
+    pub dicom: DicomPolicy,
 }
 
 /// Face detection settings.
@@ -91,13 +95,74 @@ pub enum RedactionMode {
 pub enum OutputFormat {
     Jpeg,
     Png,
+    /// A new de-identified DICOM instance: only for DICOM originals, chosen
+    /// by `[dicom] output`, never by `[output] format`.
+    Dicom,
+}
+
+/// What a DICOM original is released as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DicomOutput {
+    /// A new DICOM instance (Secondary Capture, PS3.15 Annex E).
+    Dicom,
+    /// A picture in `[output] format`, like a photograph.
+    Image,
+}
+
+/// What happens to the study date of a DICOM output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DicomDates {
+    /// No date at all (Study Date written empty).
+    Remove,
+    /// Moved back by a secret number of days, the same for every study of
+    /// one patient in this workspace (Annex E "modified dates").
+    Shift,
+}
+
+/// DICOM settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DicomPolicy {
+    pub output: DicomOutput,
+    pub dates: DicomDates,
+    /// Height in percent of the image of the masks proposed over the top and
+    /// bottom annotation bands when burned-in text is likely (0: none).
+    pub band_pct: u32,
+}
+
+impl Default for DicomPolicy {
+    fn default() -> Self {
+        DicomPolicy {
+            output: DicomOutput::Dicom,
+            dates: DicomDates::Remove,
+            band_pct: 10,
+        }
+    }
+}
+
+impl DicomPolicy {
+    fn is_default(&self) -> bool {
+        *self == DicomPolicy::default()
+    }
 }
 
 impl OutputFormat {
+    /// The format's name as people write it: `JPEG`, `PNG`, `DICOM`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "JPEG",
+            OutputFormat::Png => "PNG",
+            OutputFormat::Dicom => "DICOM",
+        }
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
             OutputFormat::Jpeg => "jpg",
             OutputFormat::Png => "png",
+            OutputFormat::Dicom => "dcm",
         }
     }
 }
@@ -412,6 +477,18 @@ impl Policy {
                 );
             }
         }
+        if self.output.format == OutputFormat::Dicom {
+            return bad(
+                "output.format",
+                "'dicom' is only for DICOM originals: leave format as jpeg or png and set [dicom] output".into(),
+            );
+        }
+        if self.dicom.band_pct > 25 {
+            return bad(
+                "dicom.band_pct",
+                format!("{} is outside 0–25", self.dicom.band_pct),
+            );
+        }
         Ok(())
     }
 
@@ -537,6 +614,17 @@ mask_kinds = ["tattoo"]
 [review]
 # Theme from themes/: "default", "high-contrast" or "mono" (used when NO_COLOR is set).
 theme = "default"
+
+[dicom]
+# DICOM originals are released as "dicom" (a new de-identified Secondary Capture instance:
+# PS3.15 Annex E basic profile, clean pixel data, new UIDs) or as "image" ([output] format).
+output = "dicom"
+# Study dates: "remove" (none), or "shift" (moved back by a secret number of days, the same
+# for every study of one patient in this workspace).
+dates = "remove"
+# When burned-in text is likely (the header says so; ultrasound, screen captures), masks are
+# proposed over the top and bottom bands, each this percent of the height (0: none).
+band_pct = 10
 "##;
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use crate::image_io::{DecodeError, decode_with};
 use crate::item::{Item, Mask, Rect};
 use crate::memory::{Step, output_bound};
-use crate::policy::{Naming, OutputFormat, Policy, RedactionMode};
+use crate::policy::{DicomDates, DicomOutput, Naming, OutputFormat, Policy, RedactionMode};
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageFormat, RgbImage};
 use sha2::{Digest, Sha256};
@@ -97,8 +97,10 @@ impl From<AllowlistError> for RedactError {
 pub enum AllowlistError {
     #[error("output is empty (0 bytes)")]
     Empty,
-    #[error("output is neither JPEG nor PNG (starts with {0})")]
+    #[error("output is not JPEG, PNG or DICOM (starts with {0})")]
     UnknownFormat(String),
+    #[error("DICOM output: {0}")]
+    Dicom(String),
     #[error("JPEG segment {segment} at offset {offset}: {problem}")]
     Jpeg {
         segment: String,
@@ -179,12 +181,26 @@ pub fn render_from_bytes(
 /// The pixels are dropped once encoded, before the container is rebuilt,
 /// so the peak is the pixels and one encoding (see [`crate::memory`]).
 pub fn finish_render(rgb: RgbImage, item: &Item, policy: &Policy) -> Result<Rendered, RedactError> {
-    let format = policy.output.format;
+    let format = output_format(item, policy);
     let (width, height) = rgb.dimensions();
-    let raw = encode_raw(&rgb, format, policy.output.jpeg_quality)?;
-    drop(rgb);
-    let bytes = rebuild(&raw, format)?;
-    drop(raw);
+    let bytes = match (&item.dicom, format) {
+        (Some(source), OutputFormat::Dicom) => {
+            let shift = policy.dicom.dates == DicomDates::Shift;
+            let bytes = crate::dicom::output::write(&rgb, source, &item.masks_digest(), shift)
+                .map_err(|problem| RedactError::Encode {
+                    format: "DICOM",
+                    problem,
+                })?;
+            drop(rgb);
+            check_output(&bytes)?;
+            bytes
+        }
+        _ => {
+            let raw = encode_raw(&rgb, format, policy.output.jpeg_quality)?;
+            drop(rgb);
+            rebuild(&raw, format)?
+        }
+    };
     let mode = policy.output.redaction;
     let warnings = if mode != RedactionMode::Solid && !item.masks.is_empty() {
         vec![reversible_warning(mode)]
@@ -199,6 +215,17 @@ pub fn finish_render(rgb: RgbImage, item: &Item, policy: &Policy) -> Result<Rend
         height,
         warnings,
     })
+}
+
+/// What `item` is released as: a DICOM original as DICOM when the policy
+/// says so, everything else in `[output] format`.
+pub fn output_format(item: &Item, policy: &Policy) -> OutputFormat {
+    match (&item.dicom, policy.dicom.output, policy.output.format) {
+        (Some(_), DicomOutput::Dicom, _) => OutputFormat::Dicom,
+        // Refused by the policy's validation; never a DICOM without its header.
+        (_, _, OutputFormat::Dicom) => OutputFormat::Jpeg,
+        (_, _, format) => format,
+    }
 }
 
 /// The warning shown when masks are not solid fills.
@@ -375,6 +402,12 @@ fn encode_raw(
         max: output_bound(crate::memory::rgb_bytes(w, h)),
     };
     match format {
+        OutputFormat::Dicom => {
+            return Err(RedactError::Encode {
+                format: "DICOM",
+                problem: "a DICOM output is written from its item's header (dicom::output)".into(),
+            });
+        }
         OutputFormat::Jpeg => {
             JpegEncoder::new_with_quality(&mut raw, jpeg_quality.clamp(1, 100))
                 .encode_image(rgb)
@@ -409,6 +442,7 @@ fn rebuild(raw: &[u8], format: OutputFormat) -> Result<Vec<u8>, RedactError> {
     let bytes = match format {
         OutputFormat::Jpeg => rebuild_jpeg(raw)?,
         OutputFormat::Png => rebuild_png(raw)?,
+        OutputFormat::Dicom => raw.to_vec(),
     };
     let checked = check_output(&bytes)?;
     if checked != format {
@@ -489,6 +523,10 @@ pub fn check_output(bytes: &[u8]) -> Result<OutputFormat, AllowlistError> {
         check_jpeg(bytes).map(|()| OutputFormat::Jpeg)
     } else if bytes.starts_with(PNG_SIGNATURE) {
         check_png(bytes).map(|()| OutputFormat::Png)
+    } else if crate::dicom::is_dicom(bytes) {
+        crate::dicom::output::check(bytes)
+            .map(|()| OutputFormat::Dicom)
+            .map_err(AllowlistError::Dicom)
     } else {
         let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02X}")).collect();
         Err(AllowlistError::UnknownFormat(head.join(" ")))
@@ -920,6 +958,12 @@ fn decode_output(bytes: &[u8], format: OutputFormat) -> Result<RgbImage, RedactE
     let image_format = match format {
         OutputFormat::Jpeg => ImageFormat::Jpeg,
         OutputFormat::Png => ImageFormat::Png,
+        OutputFormat::Dicom => {
+            return crate::dicom::output::pixels(bytes).map_err(|problem| RedactError::Encode {
+                format: "DICOM",
+                problem: format!("the written output does not decode: {problem}"),
+            });
+        }
     };
     image::load_from_memory_with_format(bytes, image_format)
         .map(|img| img.to_rgb8())
@@ -930,10 +974,7 @@ fn decode_output(bytes: &[u8], format: OutputFormat) -> Result<RgbImage, RedactE
 }
 
 fn format_name(format: OutputFormat) -> &'static str {
-    match format {
-        OutputFormat::Jpeg => "JPEG",
-        OutputFormat::Png => "PNG",
-    }
+    format.name()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -121,6 +121,48 @@ impl Workspace {
         })
     }
 
+    /// The secret salt of this workspace's DICOM UIDs and date shifts (32
+    /// random bytes in `dicom-salt`, mode 0600), made on first use. It
+    /// never leaves the workspace: outputs, ledger and certificates carry
+    /// only values derived from it. Two processes making it at once agree
+    /// (the file is created only if absent).
+    pub fn dicom_salt(&self) -> Result<Vec<u8>, WorkspaceError> {
+        let path = self.root.join("dicom-salt");
+        let read = |path: &Path| -> Result<Vec<u8>, WorkspaceError> {
+            let text = fs::read_to_string(path).map_err(io_err(path))?;
+            match hex::decode(text.trim()) {
+                Ok(b) if b.len() == 32 => Ok(b),
+                _ => Err(io_err(path)(io::Error::other(
+                    "not 64 hex digits: restore it from a backup (a new salt would give re-released DICOM new UIDs)",
+                ))),
+            }
+        };
+        if path.exists() {
+            return read(&path);
+        }
+        let mut salt = [0u8; 32];
+        getrandom::getrandom(&mut salt).map_err(|e| {
+            io_err(&path)(io::Error::other(format!(
+                "the system has no secure random source to make the salt: {e}"
+            )))
+        })?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".veil-tmp-salt-")
+            .tempfile_in(&self.root)
+            .map_err(io_err(&self.root))?;
+        tmp.write_all(hex::encode(salt).as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(io_err(&path))?;
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => {
+                sync_dir(&self.root).map_err(io_err(&self.root))?;
+                Ok(salt.to_vec())
+            }
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => read(&path),
+            Err(e) => Err(io_err(&path)(e.error)),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -558,6 +600,24 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dicom_salt_is_made_once_private_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ws = Workspace::with_policy(dir.path(), Policy::default()).expect("ws");
+        let a = ws.dicom_salt().expect("made");
+        assert_eq!(a.len(), 32);
+        assert_eq!(ws.dicom_salt().expect("read"), a);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("dicom-salt")).expect("file").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        fs::write(dir.path().join("dicom-salt"), "short").expect("write");
+        let e = ws.dicom_salt().unwrap_err().to_string();
+        assert!(e.contains("dicom-salt") && e.contains("64 hex digits"), "{e}");
+    }
 
     #[test]
     fn init_writes_the_default_policy_and_is_idempotent() {

@@ -405,11 +405,11 @@ pub fn render(ws: &Workspace, a: &RenderArgs) -> anyhow::Result<Exit> {
     });
     ws.save_item(&item)?;
     println!(
-        "{}: {}x{} {:?}, sha256 {}, {} mask(s) filled, no metadata (allowlist passed)",
+        "{}: {}x{} {}, sha256 {}, {} mask(s) filled, no metadata (allowlist passed)",
         printable_path(&a.out),
         rendered.width,
         rendered.height,
-        rendered.format,
+        rendered.format.name(),
         rendered.sha256,
         item.masks.len()
     );

@@ -179,10 +179,7 @@ impl Services for LiveServices {
         let rendered =
             crate::redact::finish_render(filled, item, policy).map_err(|e| e.to_string())?;
         let check = crate::redact::check_output(&rendered.bytes)
-            .map(|f| match f {
-                crate::policy::OutputFormat::Jpeg => "JPEG".to_string(),
-                crate::policy::OutputFormat::Png => "PNG".to_string(),
-            })
+            .map(|f| f.name().to_string())
             .map_err(|e| e.to_string());
         let pixels = rendered.pixels().map_err(|e| e.to_string())?;
         let mobile = crate::redact::mobile_preview(&pixels, MOBILE_WIDTH, MOBILE_QUALITY)

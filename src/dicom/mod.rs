@@ -1,0 +1,411 @@
+//! DICOM originals: read safely, inventory the header, decode the pixels
+//! upright for review, and write a new de-identified instance.
+//!
+//! Invariants:
+//! - A file is recognised by its Part 10 preamble, never its name.
+//! - No parser sees a file before [`scan`] has walked its structure: every
+//!   length inside its container and the file, nesting and element counts
+//!   capped. dicom-object then allocates at most in proportion to the file.
+//! - Dimensions, frames and bit depth are checked against the policy's
+//!   limits and memory plan before any pixel is decoded.
+//! - The output ([`output`]) is a new instance built from an allowlist,
+//!   never the input edited; [`output::check`] refuses any bytes that carry
+//!   an attribute off that list.
+
+pub mod inventory;
+pub mod output;
+pub mod scan;
+
+use crate::image_io::{DecodeError, Decoded, SourceFormat};
+use crate::memory::{MemoryPlan, Step};
+use crate::policy::Limits;
+use dicom_dictionary_std::tags;
+use dicom_object::file::ReadPreamble;
+use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
+use image::DynamicImage;
+use serde::{Deserialize, Serialize};
+
+pub use scan::is_dicom;
+
+/// The detector name on masks proposed over a header's annotation bands.
+pub const BAND_PROPOSER: &str = "dicom-annotation-bands";
+
+/// Transfer syntaxes whose pixels Veil decodes.
+const READABLE: &[(&str, &str)] = &[
+    (scan::IMPLICIT_LE, "Implicit VR Little Endian"),
+    (scan::EXPLICIT_LE, "Explicit VR Little Endian"),
+    ("1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)"),
+    ("1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4), 8-bit"),
+    ("1.2.840.10008.1.2.4.57", "JPEG Lossless (Process 14)"),
+    ("1.2.840.10008.1.2.4.70", "JPEG Lossless SV1"),
+    ("1.2.840.10008.1.2.5", "RLE Lossless"),
+];
+
+/// Lossy transfer syntaxes: a picture that passed through one is lossy forever.
+const LOSSY: &[&str] = &["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"];
+
+/// What the header says about an original, read once at ingest and kept
+/// in its item: everything the output needs, already de-identified (new
+/// UIDs from the workspace's secret salt, a date shifted or none), so
+/// rendering never reads the original's header again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DicomSource {
+    /// SOP Class UID of the original (recorded; the output is Secondary Capture).
+    pub sop_class: String,
+    /// Transfer syntax UID of the original.
+    pub transfer_syntax: String,
+    /// Photometric interpretation of the original.
+    pub photometric: String,
+    /// Modality, when it is a defined term; `OT` otherwise.
+    pub modality: String,
+    /// New Study Instance UID (`2.25.…`, from the salt and the original's).
+    pub study_uid: String,
+    /// New Series Instance UID.
+    pub series_uid: String,
+    /// Salted digest of the original SOP Instance UID (hex); the output's
+    /// SOP Instance UID is derived from it and the masks.
+    pub instance_seed: String,
+    /// Study date shifted by the patient's secret offset (`YYYYMMDD`),
+    /// when the policy shifts dates rather than removing them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shifted_study_date: Option<String>,
+    /// The original was lossy compressed (its transfer syntax, or its
+    /// Lossy Image Compression attribute said so).
+    pub lossy: bool,
+    /// The original's Burned In Annotation (0028,0301), when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burned_in: Option<String>,
+}
+
+impl DicomSource {
+    /// Burned-in text is likely: the header says so, or the modality or
+    /// SOP class is one that prints names onto the pixels (ultrasound,
+    /// angiography and fluoroscopy, secondary and screen captures).
+    pub fn burned_in_likely(&self) -> bool {
+        // A "NO" is not believed for the kinds that print names onto their
+        // pixels: the machine that wrote it never looked.
+        self.burned_in.as_deref().map(str::trim) == Some("YES")
+            || matches!(self.modality.as_str(), "US" | "XA" | "RF" | "SC")
+            || self.sop_class == output::SECONDARY_CAPTURE
+            // Multi-frame secondary captures (.7.1 to .7.4); not VL (.77).
+            || self.sop_class.starts_with("1.2.840.10008.5.1.4.1.1.7.")
+    }
+}
+
+/// A DICOM file parsed after its structure was walked.
+pub struct Parsed {
+    pub obj: DefaultDicomObject,
+    pub layout: scan::Layout,
+}
+
+/// Walk, then parse. The error says what is wrong and where.
+pub fn parse(bytes: &[u8]) -> Result<Parsed, DecodeError> {
+    let layout = scan::scan(bytes).map_err(|e| match e.strip_prefix(scan::UNSUPPORTED) {
+        Some(name) => unsupported(format!("transfer syntax {name} is not read")),
+        None => corrupt(e),
+    })?;
+    let obj = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Never)
+        .from_reader(bytes.get(128..).unwrap_or_default())
+        .map_err(|e| corrupt(e.to_string()))?;
+    Ok(Parsed { obj, layout })
+}
+
+fn corrupt(problem: impl Into<String>) -> DecodeError {
+    DecodeError::Corrupt {
+        format: "DICOM",
+        problem: problem.into(),
+    }
+}
+
+fn unsupported(problem: impl Into<String>) -> DecodeError {
+    DecodeError::UnsupportedDicom(problem.into())
+}
+
+/// A string attribute, trimmed; `None` when absent or not text.
+pub fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
+    let e = obj.element_opt(tag).ok()??;
+    let s = e.to_str().ok()?;
+    Some(s.trim_matches(['\0', ' ']).to_string())
+}
+
+fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<u32> {
+    obj.element_opt(tag).ok()??.to_int::<u32>().ok()
+}
+
+/// The image's shape from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub width: u32,
+    pub height: u32,
+    pub samples: u32,
+    pub bits_allocated: u32,
+    pub frames: u32,
+}
+
+impl Shape {
+    fn native_bytes(&self) -> u64 {
+        u64::from(self.width)
+            * u64::from(self.height)
+            * u64::from(self.samples)
+            * u64::from(self.bits_allocated.div_ceil(8))
+    }
+}
+
+/// Rows, columns and sample layout, refused when absent or absurd.
+pub fn shape(obj: &InMemDicomObject) -> Result<Shape, DecodeError> {
+    let need = |tag, name: &str| {
+        int(obj, tag).ok_or_else(|| corrupt(format!("no {name} in the header: not an image")))
+    };
+    let s = Shape {
+        height: need(tags::ROWS, "Rows (0028,0010)")?,
+        width: need(tags::COLUMNS, "Columns (0028,0011)")?,
+        samples: need(tags::SAMPLES_PER_PIXEL, "Samples per Pixel (0028,0002)")?,
+        bits_allocated: need(tags::BITS_ALLOCATED, "Bits Allocated (0028,0100)")?,
+        frames: text(obj, tags::NUMBER_OF_FRAMES)
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(1),
+    };
+    if s.width == 0 || s.height == 0 {
+        return Err(corrupt(format!("the header says {}x{} pixels", s.width, s.height)));
+    }
+    if !matches!(s.samples, 1 | 3) || !matches!(s.bits_allocated, 8 | 16) {
+        return Err(unsupported(format!(
+            "{} samples per pixel of {} bits (Veil reads 1 or 3 samples of 8 or 16 bits)",
+            s.samples, s.bits_allocated
+        )));
+    }
+    Ok(s)
+}
+
+/// The memory plan from the header, checked against the limits.
+fn plan(bytes: &[u8], p: &Parsed, l: &Limits) -> Result<(Shape, MemoryPlan), DecodeError> {
+    let s = shape(&p.obj)?;
+    if s.width > l.max_width || s.height > l.max_height {
+        return Err(DecodeError::TooLarge {
+            width: s.width,
+            height: s.height,
+            max_width: l.max_width,
+            max_height: l.max_height,
+        });
+    }
+    if s.frames > 1 {
+        return Err(unsupported(format!(
+            "a multi-frame instance ({} frames): Veil reviews one picture per item; export the frames as single-frame instances first",
+            s.frames
+        )));
+    }
+    let native = s.native_bytes();
+    Ok((
+        s,
+        MemoryPlan {
+            width: s.width,
+            height: s.height,
+            // The parsed object holds the encoded pixels as well as the file.
+            file: 2 * bytes.len() as u64,
+            native,
+            // Planar or YBR data is converted in a second buffer.
+            decoder: native,
+            rotates: false,
+            converts: true,
+        },
+    ))
+}
+
+/// Width and height from the header, when it can be read.
+pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let p = parse(bytes).ok()?;
+    shape(&p.obj).ok().map(|s| (s.width, s.height))
+}
+
+/// The memory plan of a DICOM file from its header.
+pub fn memory_plan(bytes: &[u8], l: &Limits) -> Result<MemoryPlan, DecodeError> {
+    let p = parse(bytes)?;
+    plan(bytes, &p, l).map(|(_, m)| m)
+}
+
+/// Decode the (single) frame to 8-bit pixels: RGB, YBR_FULL(_422) to RGB,
+/// MONOCHROME1/2 through the header's rescale and window (or the full
+/// range when it has none), MONOCHROME1 inverted. DICOM has no EXIF
+/// orientation: the picture is upright as stored.
+pub fn decode(bytes: &[u8], l: &Limits, step: Step) -> Result<Decoded, DecodeError> {
+    let p = parse(bytes)?;
+    let ts = p.layout.transfer_syntax.as_str();
+    if !READABLE.iter().any(|(uid, _)| *uid == ts) {
+        return Err(unsupported(format!(
+            "transfer syntax {ts}{} is not read (Veil reads uncompressed, JPEG baseline, extended and lossless, and RLE)",
+            transfer_syntax_name(ts)
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        )));
+    }
+    let (s, plan) = plan(bytes, &p, l)?;
+    plan.check(step, l)?;
+    let pi = text(&p.obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
+    let image = match pi.as_str() {
+        "RGB" | "YBR_FULL" | "MONOCHROME1" | "MONOCHROME2" => pixels(&p, s)?,
+        "YBR_FULL_422" if ts == scan::IMPLICIT_LE || ts == scan::EXPLICIT_LE => {
+            native_ybr_422(&p, s)?
+        }
+        "YBR_FULL_422" => pixels(&p, s)?,
+        other => {
+            return Err(unsupported(format!(
+                "photometric interpretation '{other}' is not read (Veil reads RGB, YBR_FULL, YBR_FULL_422, MONOCHROME1 and MONOCHROME2)"
+            )));
+        }
+    };
+    if (image.width(), image.height()) != (s.width, s.height) {
+        return Err(corrupt(format!(
+            "the pixels decode to {}x{}, the header says {}x{}",
+            image.width(),
+            image.height(),
+            s.width,
+            s.height
+        )));
+    }
+    Ok(Decoded {
+        format: SourceFormat::Dicom,
+        width: s.width,
+        height: s.height,
+        orientation: 1,
+        image,
+        plan,
+    })
+}
+
+/// The name of a transfer syntax the registry knows.
+pub fn transfer_syntax_name(uid: &str) -> Option<&'static str> {
+    use dicom_encoding::TransferSyntaxIndex;
+    dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        .get(uid)
+        .map(|t| t.name())
+}
+
+fn pixels(p: &Parsed, s: Shape) -> Result<DynamicImage, DecodeError> {
+    use dicom_pixeldata::{ConvertOptions, PixelDecoder};
+    let expected = s.native_bytes();
+    let decoded = p
+        .obj
+        .decode_pixel_data()
+        .map_err(|e| corrupt(format!("the pixel data does not decode: {e}")))?;
+    if (decoded.data().len() as u64) < expected {
+        return Err(corrupt(format!(
+            "the pixel data holds {} bytes, {expected} expected for {}x{}x{} of {} bits",
+            decoded.data().len(),
+            s.width,
+            s.height,
+            s.samples,
+            s.bits_allocated
+        )));
+    }
+    decoded
+        .to_dynamic_image_with_options(0, &ConvertOptions::new().force_8bit())
+        .map_err(|e| corrupt(format!("the pixel data does not convert to a picture: {e}")))
+}
+
+/// Uncompressed YBR_FULL_422 (two luma samples share one pair of chroma
+/// samples, PS3.3 C.7.6.3.1.2), which dicom-pixeldata does not read.
+fn native_ybr_422(p: &Parsed, s: Shape) -> Result<DynamicImage, DecodeError> {
+    if s.samples != 3 || s.bits_allocated != 8 {
+        return Err(unsupported("YBR_FULL_422 other than 3 samples of 8 bits"));
+    }
+    let data = p
+        .obj
+        .element(tags::PIXEL_DATA)
+        .map_err(|_| corrupt("no Pixel Data (7FE0,0010)"))?
+        .to_bytes()
+        .map_err(|e| corrupt(format!("Pixel Data: {e}")))?;
+    let (w, h) = (s.width as usize, s.height as usize);
+    let row = w.div_ceil(2) * 4;
+    if data.len() < row * h {
+        return Err(corrupt(format!(
+            "YBR_FULL_422 pixel data holds {} bytes, {} expected",
+            data.len(),
+            row * h
+        )));
+    }
+    let mut out = image::RgbImage::new(s.width, s.height);
+    for (y, line) in data.chunks_exact(row).take(h).enumerate() {
+        for (x, px) in (0..w).map(|x| (x, &line[(x / 2) * 4..(x / 2) * 4 + 4])) {
+            let luma = f32::from(px[x % 2]);
+            let (cb, cr) = (f32::from(px[2]) - 128.0, f32::from(px[3]) - 128.0);
+            let c = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+            out.put_pixel(
+                x as u32,
+                y as u32,
+                image::Rgb([
+                    c(luma + 1.402 * cr),
+                    c(luma - 0.344_136 * cb - 0.714_136 * cr),
+                    c(luma + 1.772 * cb),
+                ]),
+            );
+        }
+    }
+    Ok(DynamicImage::ImageRgb8(out))
+}
+
+/// What ingest keeps of the header: the de-identified values the output
+/// will carry, derived with the workspace's `salt`.
+pub fn source(
+    p: &Parsed,
+    salt: &[u8],
+    dates: crate::policy::DicomDates,
+) -> DicomSource {
+    let obj = &p.obj;
+    let get = |tag| text(obj, tag).unwrap_or_default();
+    let ts = p.layout.transfer_syntax.clone();
+    let modality = get(tags::MODALITY);
+    let modality = if output::MODALITIES.contains(&modality.as_str()) {
+        modality
+    } else {
+        "OT".to_string()
+    };
+    let uid = |tag, label: &str| output::salted_uid(salt, label, &get(tag));
+    let shifted_study_date = match dates {
+        crate::policy::DicomDates::Remove => None,
+        crate::policy::DicomDates::Shift => {
+            output::shift_date(salt, &get(tags::PATIENT_ID), &get(tags::STUDY_DATE))
+        }
+    };
+    DicomSource {
+        sop_class: get(tags::SOP_CLASS_UID),
+        photometric: get(tags::PHOTOMETRIC_INTERPRETATION),
+        modality,
+        study_uid: uid(tags::STUDY_INSTANCE_UID, "study"),
+        series_uid: uid(tags::SERIES_INSTANCE_UID, "series"),
+        instance_seed: output::salted_hex(salt, "instance", &get(tags::SOP_INSTANCE_UID)),
+        shifted_study_date,
+        lossy: LOSSY.contains(&ts.as_str()) || get(tags::LOSSY_IMAGE_COMPRESSION) == "01",
+        burned_in: text(obj, tags::BURNED_IN_ANNOTATION),
+        transfer_syntax: ts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(modality: &str, burned: Option<&str>) -> DicomSource {
+        DicomSource {
+            sop_class: "1.2.840.10008.5.1.4.1.1.77.1.4".into(),
+            transfer_syntax: scan::EXPLICIT_LE.into(),
+            photometric: "RGB".into(),
+            modality: modality.into(),
+            study_uid: "2.25.1".into(),
+            series_uid: "2.25.2".into(),
+            instance_seed: "00".into(),
+            shifted_study_date: None,
+            lossy: false,
+            burned_in: burned.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn burned_in_text_is_expected_when_the_header_or_the_modality_says_so() {
+        assert!(src("XC", Some("YES")).burned_in_likely());
+        assert!(src("US", None).burned_in_likely());
+        assert!(src("US", Some("NO")).burned_in_likely());
+        assert!(!src("XC", Some("NO")).burned_in_likely());
+        assert!(!src("XC", None).burned_in_likely());
+    }
+}
