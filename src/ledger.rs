@@ -276,6 +276,48 @@ impl Head {
     }
 }
 
+/// What a release of a DICOM original records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DicomRecord {
+    /// SOP Class UID of the original.
+    pub original_sop_class: String,
+    /// Transfer syntax UID of the original.
+    pub original_transfer_syntax: String,
+    /// `dicom` (a new de-identified instance) or `image` (a picture).
+    pub released_as: String,
+    /// The PS3.15 Annex E profile and options applied, as `code meaning`
+    /// (CID 7050); empty when released as a picture (nothing of the header
+    /// is carried at all).
+    pub methods: Vec<String>,
+}
+
+impl DicomRecord {
+    /// The record of releasing `source` as `format` under `dates`.
+    pub fn of(
+        source: &crate::dicom::DicomSource,
+        format: crate::policy::OutputFormat,
+        dates: crate::policy::DicomDates,
+    ) -> DicomRecord {
+        let as_dicom = format == crate::policy::OutputFormat::Dicom;
+        let shifted =
+            dates == crate::policy::DicomDates::Shift && source.shifted_study_date.is_some();
+        DicomRecord {
+            original_sop_class: source.sop_class.clone(),
+            original_transfer_syntax: source.transfer_syntax.clone(),
+            released_as: if as_dicom { "dicom" } else { "image" }.into(),
+            methods: if as_dicom {
+                crate::dicom::output::methods(shifted)
+                    .iter()
+                    .map(|(code, meaning)| format!("{code} {meaning}"))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
 /// One ledger line. Fields a kind does not use are absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -324,6 +366,10 @@ pub struct Entry {
     /// Metadata found in the original and not carried over: count by group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata_removed: Option<BTreeMap<String, u64>>,
+    /// A DICOM original: what it was, what it was released as, the
+    /// de-identification profile and options applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dicom: Option<DicomRecord>,
     /// For `countersign`: the seq of the first approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub countersigns: Option<u64>,
@@ -380,6 +426,7 @@ impl Entry {
             detector: None,
             text_detector: None,
             metadata_removed: None,
+            dicom: None,
             countersigns: None,
             withdraws: None,
             batch: None,

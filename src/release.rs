@@ -655,6 +655,30 @@ fn certificate_text(ledger_id: &str, rel: &Located, first: Option<&Located>) -> 
             );
         }
     }
+    if let Some(d) = &e.dicom {
+        let p = |v: &str| crate::text::printable(v, 80);
+        let _ = writeln!(
+            s,
+            "  DICOM:       original SOP class {}, transfer syntax {}; released as {}",
+            p(&d.original_sop_class),
+            p(&d.original_transfer_syntax),
+            if d.released_as == "dicom" {
+                "a new Secondary Capture instance (new UIDs, header built from an allowlist)"
+            } else {
+                "a picture (nothing of the header carried)"
+            }
+        );
+        if !d.methods.is_empty() {
+            let _ = writeln!(
+                s,
+                "  De-identification ({}):",
+                crate::dicom::output::PROFILE
+            );
+            for m in &d.methods {
+                let _ = writeln!(s, "    {}", p(m));
+            }
+        }
+    }
     let engines = e.detector.iter().flat_map(|d| d.each_engine());
     let engines = engines
         .map(|d| ("Face", d))
@@ -1087,6 +1111,10 @@ impl<'a> Session<'a> {
         entry.output_sha256 = Some(rendered.sha256.clone());
         entry.output_name = Some(name.clone());
         entry.redaction = Some(redaction_name(policy.output.redaction).to_string());
+        entry.dicom = item
+            .dicom
+            .as_ref()
+            .map(|d| crate::ledger::DicomRecord::of(d, rendered.format, policy.dicom.dates));
         entry.policy_digest = Some(policy.digest());
         entry.high_stakes = Some(report.high_stakes);
         entry.countersigns = countersigns;

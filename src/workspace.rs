@@ -611,12 +611,18 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join("dicom-salt")).expect("file").permissions().mode();
+            let mode = fs::metadata(dir.path().join("dicom-salt"))
+                .expect("file")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         fs::write(dir.path().join("dicom-salt"), "short").expect("write");
         let e = ws.dicom_salt().unwrap_err().to_string();
-        assert!(e.contains("dicom-salt") && e.contains("64 hex digits"), "{e}");
+        assert!(
+            e.contains("dicom-salt") && e.contains("64 hex digits"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -59,12 +59,13 @@ const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz_corpus");
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 5] = [
+const TARGETS: [(&str, Check); 6] = [
     ("metadata_inventory", harness::metadata_inventory),
     ("output_allowlist", harness::output_allowlist),
     ("ledger_lines", harness::ledger_lines),
     ("decode_upright", harness::decode_upright),
     ("heif_container", harness::heif_container),
+    ("dicom_inventory", harness::dicom_inventory),
 ];
 
 fn corpus_files() -> Vec<PathBuf> {

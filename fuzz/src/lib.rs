@@ -246,3 +246,43 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// A DICOM file on hostile bytes (a preamble and `DICM` are put in front
+/// of inputs without them, so every input reaches the DICOM code): the
+/// structural walk, the header inventory, decoding and the output check
+/// never panic; the inventory keeps its promises; a decoded picture is
+/// within the limits; anything the output check accepts parses again with
+/// no private, overlay or icon attribute and a zero preamble.
+pub fn dicom_inventory(bytes: &[u8]) {
+    let owned;
+    let bytes = if veil::dicom::is_dicom(bytes) {
+        bytes
+    } else {
+        let mut b = vec![0u8; 128];
+        b.extend_from_slice(b"DICM");
+        b.extend_from_slice(bytes);
+        owned = b;
+        &owned
+    };
+    if let Ok(layout) = veil::dicom::scan::scan(bytes) {
+        assert!(layout.depth <= veil::dicom::scan::MAX_DEPTH);
+        assert!(layout.elements <= veil::dicom::scan::MAX_ELEMENTS);
+    }
+    metadata_inventory(bytes);
+    decode_upright(bytes);
+    if veil::dicom::output::check(bytes).is_ok() {
+        assert!(bytes[..128].iter().all(|&b| b == 0));
+        let inv = veil::metadata::inventory(bytes);
+        for f in &inv.findings {
+            assert!(
+                !matches!(
+                    f.group.as_str(),
+                    "DICOM private" | "DICOM overlay" | "DICOM curve" | "DICOM icon image"
+                ),
+                "accepted output holds {} {}",
+                f.group,
+                f.field
+            );
+        }
+    }
+}

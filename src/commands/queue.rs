@@ -329,9 +329,27 @@ pub fn show(ws: &Workspace, a: &ShowArgs) -> anyhow::Result<Exit> {
             t.settings_label()
         );
     }
+    if let Some(d) = &item.dicom {
+        println!(
+            "DICOM     SOP class {}, transfer syntax {}, {}, modality {}; released as {}{}",
+            printable(&d.sop_class, 64),
+            printable(&d.transfer_syntax, 64),
+            printable(&d.photometric, 20),
+            printable(&d.modality, 8),
+            crate::redact::output_format(&item, &ws.policy).name(),
+            if d.burned_in_likely() {
+                "; burned-in text likely (high-stakes, bands proposed)"
+            } else {
+                ""
+            }
+        );
+    }
     println!("\nMasks ({})", item.masks.len());
     for m in &item.masks {
         let by = match &m.origin {
+            crate::item::MaskOrigin::Detector { .. } if m.origin.is_dicom_band() => {
+                "placed over a DICOM annotation band".to_string()
+            }
             crate::item::MaskOrigin::Detector { score_milli, .. } => format!(
                 "{} detector, score {:.2}",
                 if m.origin.is_text() { "text" } else { "face" },

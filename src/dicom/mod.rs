@@ -35,7 +35,10 @@ const READABLE: &[(&str, &str)] = &[
     (scan::IMPLICIT_LE, "Implicit VR Little Endian"),
     (scan::EXPLICIT_LE, "Explicit VR Little Endian"),
     ("1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)"),
-    ("1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4), 8-bit"),
+    (
+        "1.2.840.10008.1.2.4.51",
+        "JPEG Extended (Process 2 & 4), 8-bit",
+    ),
     ("1.2.840.10008.1.2.4.57", "JPEG Lossless (Process 14)"),
     ("1.2.840.10008.1.2.4.70", "JPEG Lossless SV1"),
     ("1.2.840.10008.1.2.5", "RLE Lossless"),
@@ -167,7 +170,10 @@ pub fn shape(obj: &InMemDicomObject) -> Result<Shape, DecodeError> {
             .unwrap_or(1),
     };
     if s.width == 0 || s.height == 0 {
-        return Err(corrupt(format!("the header says {}x{} pixels", s.width, s.height)));
+        return Err(corrupt(format!(
+            "the header says {}x{} pixels",
+            s.width, s.height
+        )));
     }
     if !matches!(s.samples, 1 | 3) || !matches!(s.bits_allocated, 8 | 16) {
         return Err(unsupported(format!(
@@ -346,11 +352,7 @@ fn native_ybr_422(p: &Parsed, s: Shape) -> Result<DynamicImage, DecodeError> {
 
 /// What ingest keeps of the header: the de-identified values the output
 /// will carry, derived with the workspace's `salt`.
-pub fn source(
-    p: &Parsed,
-    salt: &[u8],
-    dates: crate::policy::DicomDates,
-) -> DicomSource {
+pub fn source(p: &Parsed, salt: &[u8], dates: crate::policy::DicomDates) -> DicomSource {
     let obj = &p.obj;
     let get = |tag| text(obj, tag).unwrap_or_default();
     let ts = p.layout.transfer_syntax.clone();

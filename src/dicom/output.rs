@@ -39,9 +39,8 @@ pub const MODALITIES: &[&str] = &[
     "AR", "AS", "ASMT", "AU", "BDUS", "BI", "BMD", "CR", "CT", "DG", "DOC", "DX", "ECG", "EPS",
     "ES", "FID", "GM", "HC", "HD", "IO", "IOL", "IVOCT", "IVUS", "KER", "KO", "LEN", "LS", "MG",
     "MR", "M3D", "NM", "OAM", "OCT", "OP", "OPM", "OPT", "OPTBSV", "OPTENF", "OPV", "OSS", "OT",
-    "PLAN", "PR", "PT", "PX", "REG", "RESP", "RF", "RG", "RTDOSE", "RTIMAGE", "RTPLAN",
-    "RTRECORD", "RTSTRUCT", "RWV", "SEG", "SM", "SMR", "SR", "SRF", "STAIN", "TG", "US", "VA",
-    "XA", "XC",
+    "PLAN", "PR", "PT", "PX", "REG", "RESP", "RF", "RG", "RTDOSE", "RTIMAGE", "RTPLAN", "RTRECORD",
+    "RTSTRUCT", "RWV", "SEG", "SM", "SMR", "SR", "SRF", "STAIN", "TG", "US", "VA", "XA", "XC",
 ];
 
 /// De-identification methods (CID 7050): code value and meaning.
@@ -216,7 +215,11 @@ pub fn write(
     };
     let mut obj = InMemDicomObject::new_empty();
     for (tag, value) in fixed() {
-        let vr = if tag == tags::SOP_CLASS_UID { VR::UI } else { VR::CS };
+        let vr = if tag == tags::SOP_CLASS_UID {
+            VR::UI
+        } else {
+            VR::CS
+        };
         let value: PrimitiveValue = if value.contains('\\') {
             PrimitiveValue::Strs(value.split('\\').map(str::to_string).collect())
         } else {
@@ -226,8 +229,18 @@ pub fn write(
     }
     let instance = instance_uid(&src.instance_seed, masks_digest);
     put(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, instance.as_str());
-    put(&mut obj, tags::STUDY_INSTANCE_UID, VR::UI, src.study_uid.as_str());
-    put(&mut obj, tags::SERIES_INSTANCE_UID, VR::UI, src.series_uid.as_str());
+    put(
+        &mut obj,
+        tags::STUDY_INSTANCE_UID,
+        VR::UI,
+        src.study_uid.as_str(),
+    );
+    put(
+        &mut obj,
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        src.series_uid.as_str(),
+    );
     let modality = if MODALITIES.contains(&src.modality.as_str()) {
         src.modality.as_str()
     } else {
@@ -267,7 +280,11 @@ pub fn write(
         &mut obj,
         tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
         VR::CS,
-        if date.is_some() { "MODIFIED" } else { "REMOVED" },
+        if date.is_some() {
+            "MODIFIED"
+        } else {
+            "REMOVED"
+        },
     );
     put(
         &mut obj,
@@ -377,7 +394,10 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
     }
     for tag in ALLOWED {
         if obj.element_opt(*tag).ok().flatten().is_none() {
-            return Err(format!("attribute ({:04X},{:04X}) is missing", tag.0, tag.1));
+            return Err(format!(
+                "attribute ({:04X},{:04X}) is missing",
+                tag.0, tag.1
+            ));
         }
     }
     for tag in EMPTY {
@@ -398,9 +418,16 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
         }
     }
     let instance = get(tags::SOP_INSTANCE_UID);
-    for tag in [tags::SOP_INSTANCE_UID, tags::STUDY_INSTANCE_UID, tags::SERIES_INSTANCE_UID] {
+    for tag in [
+        tags::SOP_INSTANCE_UID,
+        tags::STUDY_INSTANCE_UID,
+        tags::SERIES_INSTANCE_UID,
+    ] {
         if !is_veil_uid(&get(tag)) {
-            return Err(format!("UID ({:04X},{:04X}) is not one Veil made", tag.0, tag.1));
+            return Err(format!(
+                "UID ({:04X},{:04X}) is not one Veil made",
+                tag.0, tag.1
+            ));
         }
     }
     if trim(meta.media_storage_sop_instance_uid()) != instance {
@@ -438,13 +465,14 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
     ];
     for (tag, v) in want {
         if number(tag) != Some(v) {
-            return Err(format!("attribute ({:04X},{:04X}) is not {v}", tag.0, tag.1));
+            return Err(format!(
+                "attribute ({:04X},{:04X}) is not {v}",
+                tag.0, tag.1
+            ));
         }
     }
     let (rows, cols) = (number(tags::ROWS), number(tags::COLUMNS));
-    let px = obj
-        .element(tags::PIXEL_DATA)
-        .map_err(|e| e.to_string())?;
+    let px = obj.element(tags::PIXEL_DATA).map_err(|e| e.to_string())?;
     let n = px.value().primitive().map(|v| v.calculate_byte_len());
     let expected = rows.zip(cols).map(|(r, c)| {
         let n = r as usize * c as usize * 3;
@@ -465,7 +493,12 @@ fn check_methods(obj: &InMemDicomObject, shifted: bool) -> Result<(), String> {
         .and_then(|e| e.to_multi_str().ok().map(|s| s.to_vec()))
         .unwrap_or_default();
     let names: Vec<String> = names.iter().map(|s| s.trim().to_string()).collect();
-    if names != want.iter().map(|(_, m)| (*m).to_string()).collect::<Vec<_>>() {
+    if names
+        != want
+            .iter()
+            .map(|(_, m)| (*m).to_string())
+            .collect::<Vec<_>>()
+    {
         return Err("(0012,0063) does not list the methods applied".into());
     }
     let items = obj
@@ -501,8 +534,12 @@ pub fn pixels(bytes: &[u8]) -> Result<RgbImage, String> {
         .to_bytes()
         .map_err(|e| e.to_string())?;
     let n = s.width as usize * s.height as usize * 3;
-    RgbImage::from_raw(s.width, s.height, data.get(..n).unwrap_or_default().to_vec())
-        .ok_or_else(|| "the pixel data is short".to_string())
+    RgbImage::from_raw(
+        s.width,
+        s.height,
+        data.get(..n).unwrap_or_default().to_vec(),
+    )
+    .ok_or_else(|| "the pixel data is short".to_string())
 }
 
 #[cfg(test)]
@@ -576,7 +613,11 @@ mod tests {
         ));
         let mut planted = Vec::new();
         file.write_all(&mut planted).expect("writes");
-        assert!(check(&planted).unwrap_err().contains("(0010,0010) is not empty"));
+        assert!(
+            check(&planted)
+                .unwrap_err()
+                .contains("(0010,0010) is not empty")
+        );
         let p = super::super::parse(&bytes).expect("parses");
         let mut file = p.obj;
         file.put(DataElement::new(
@@ -586,6 +627,10 @@ mod tests {
         ));
         let mut planted = Vec::new();
         file.write_all(&mut planted).expect("writes");
-        assert!(check(&planted).unwrap_err().contains("(0009,0010) is not on the output allowlist"));
+        assert!(
+            check(&planted)
+                .unwrap_err()
+                .contains("(0009,0010) is not on the output allowlist")
+        );
     }
 }

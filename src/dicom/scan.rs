@@ -235,7 +235,9 @@ impl Walk<'_> {
             }
             if at + 8 > self.b.len() {
                 return Err(match end {
-                    None => format!("an item of undefined length is not closed before the end of the file (byte {at})"),
+                    None => format!(
+                        "an item of undefined length is not closed before the end of the file (byte {at})"
+                    ),
                     Some(_) => format!("truncated at byte {at}: an element header is cut off"),
                 });
             }
@@ -252,9 +254,17 @@ impl Walk<'_> {
             self.count(at)?;
             let (sequence, len, header) = if explicit {
                 let (vr, len, header) = self.explicit_header(at, tag)?;
-                (vr == *b"SQ" || (vr == *b"UN" && len == UNDEFINED), len, header)
+                (
+                    vr == *b"SQ" || (vr == *b"UN" && len == UNDEFINED),
+                    len,
+                    header,
+                )
             } else {
-                (self.is_sequence(tag) || self.u32_at(at + 4)? == UNDEFINED, self.u32_at(at + 4)?, 8)
+                (
+                    self.is_sequence(tag) || self.u32_at(at + 4)? == UNDEFINED,
+                    self.u32_at(at + 4)?,
+                    8,
+                )
             };
             let start = at + header;
             if len == UNDEFINED {
@@ -262,7 +272,12 @@ impl Walk<'_> {
                     self.fragments(start)?
                 } else if sequence {
                     // A UN of undefined length holds implicit VR items (PS3.5 §6.2.2).
-                    self.items(start, None, explicit && !self.is_un(at, explicit), depth + 1)?
+                    self.items(
+                        start,
+                        None,
+                        explicit && !self.is_un(at, explicit),
+                        depth + 1,
+                    )?
                 } else {
                     return Err(format!(
                         "element {} at byte {at} has undefined length but is not a sequence",
@@ -334,7 +349,9 @@ impl Walk<'_> {
     fn fragments(&mut self, mut at: usize) -> Result<usize, String> {
         loop {
             let tag = self.tag_at(at).map_err(|_| {
-                format!("encapsulated pixel data is not closed before the end of the file (byte {at})")
+                format!(
+                    "encapsulated pixel data is not closed before the end of the file (byte {at})"
+                )
             })?;
             let len = self.u32_at(at + 4)?;
             if tag == SEQUENCE_END {
@@ -417,7 +434,10 @@ mod tests {
         let mut body = explicit(0x0010, 0x0010, b"UT", b"x");
         body[8..12].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
         let e = scan(&file(EXPLICIT_LE, &body)).unwrap_err();
-        assert!(e.contains("(0010,0010)") && e.contains("claims 4294967280 bytes"), "{e}");
+        assert!(
+            e.contains("(0010,0010)") && e.contains("claims 4294967280 bytes"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -451,15 +471,32 @@ mod tests {
 
     #[test]
     fn big_endian_and_deflate_are_refused_by_name() {
-        assert!(scan(&file(EXPLICIT_BE, &[])).unwrap_err().contains("Big Endian"));
-        assert!(scan(&file(DEFLATED_LE, &[])).unwrap_err().contains("Deflated"));
+        assert!(
+            scan(&file(EXPLICIT_BE, &[]))
+                .unwrap_err()
+                .contains("Big Endian")
+        );
+        assert!(
+            scan(&file(DEFLATED_LE, &[]))
+                .unwrap_err()
+                .contains("Deflated")
+        );
         assert!(scan(b"not dicom").unwrap_err().contains("preamble"));
     }
 
     #[test]
     fn too_many_elements_are_refused() {
         let one = explicit(0x0009, 0x0010, b"LO", b"");
-        let body: Vec<u8> = one.iter().copied().cycle().take(one.len() * (MAX_ELEMENTS + 1)).collect();
-        assert!(scan(&file(EXPLICIT_LE, &body)).unwrap_err().contains("more than"));
+        let body: Vec<u8> = one
+            .iter()
+            .copied()
+            .cycle()
+            .take(one.len() * (MAX_ELEMENTS + 1))
+            .collect();
+        assert!(
+            scan(&file(EXPLICIT_LE, &body))
+                .unwrap_err()
+                .contains("more than")
+        );
     }
 }
