@@ -66,7 +66,8 @@ fn render(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("render_encode_allowlist", |b| {
         b.iter(|| {
-            veil::redact::render_from_bytes(black_box(&jpeg), &item, &policy).map(|r| r.sha256)
+            veil::redact::render_from_bytes(black_box(&jpeg), &item, &policy, None)
+                .map(|r| r.sha256)
         })
     });
     g.bench_function("plain_decode_encode", |b| {

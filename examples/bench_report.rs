@@ -411,7 +411,7 @@ fn main() -> Result<()> {
     row("render + encode + allowlist check", &mut |p| {
         let item = &items[&p.mp];
         let (r, output) = timed(runs_for(p.mp), || {
-            veil::redact::render_from_bytes(&p.bytes, item, &policy).map(|r| r.bytes)
+            veil::redact::render_from_bytes(&p.bytes, item, &policy, None).map(|r| r.bytes)
         });
         rendered.insert(p.mp, output);
         let plain = time(runs_for(p.mp), || {

@@ -81,6 +81,8 @@ pub enum RedactError {
     },
     #[error("rendered output failed the container allowlist: {0}")]
     Allowlist(AllowlistError),
+    #[error("item {id}: {problem}")]
+    DicomHeader { id: String, problem: String },
     #[error("mobile preview width must be at least 1 pixel")]
     PreviewWidth,
 }
@@ -118,7 +120,15 @@ pub enum AllowlistError {
 /// Read the original at `item.source`, check it still hashes to
 /// `item.sha256`, decode it with the item's orientation, then render,
 /// encode and check the output.
-pub fn render_item(item: &Item, policy: &Policy) -> Result<Rendered, RedactError> {
+///
+/// A DICOM item needs the workspace's `dicom_salt`: its header values are
+/// derived again from the original and must match the item's (see
+/// [`crate::dicom::confirm_source`]).
+pub fn render_item(
+    item: &Item,
+    policy: &Policy,
+    dicom_salt: Option<&[u8]>,
+) -> Result<Rendered, RedactError> {
     let path = &item.source;
     let read_err = |cause| RedactError::ReadOriginal {
         path: path.clone(),
@@ -143,7 +153,7 @@ pub fn render_item(item: &Item, policy: &Policy) -> Result<Rendered, RedactError
             found,
         });
     }
-    render_from_bytes(&original, item, policy)
+    render_from_bytes(&original, item, policy, dicom_salt)
 }
 
 /// [`render_item`] from bytes already in memory (no hash check).
@@ -151,6 +161,7 @@ pub fn render_from_bytes(
     original: &[u8],
     item: &Item,
     policy: &Policy,
+    dicom_salt: Option<&[u8]>,
 ) -> Result<Rendered, RedactError> {
     let decoded = decode_with(
         original,
@@ -172,6 +183,21 @@ pub fn render_from_bytes(
             found_width: decoded.width,
             found_height: decoded.height,
         });
+    }
+    if let Some(claimed) = &item.dicom {
+        let problem = match dicom_salt {
+            None => "the workspace's DICOM salt is needed to render a DICOM item".to_string(),
+            Some(salt) => match crate::dicom::confirm_source(original, salt, claimed) {
+                Ok(()) => String::new(),
+                Err(p) => p,
+            },
+        };
+        if !problem.is_empty() {
+            return Err(RedactError::DicomHeader {
+                id: item.id.clone(),
+                problem,
+            });
+        }
     }
     let rgb = render_pixels(decoded.image, &item.masks, policy);
     finish_render(rgb, item, policy)

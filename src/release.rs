@@ -984,8 +984,8 @@ impl<'a> Session<'a> {
             );
         }
         let policy = &self.ws.policy;
-        let rendered =
-            redact::render_item(&item, policy).map_err(|source| ReleaseError::Render {
+        let rendered = redact::render_item(&item, policy, self.dicom_salt(&item)?.as_deref())
+            .map_err(|source| ReleaseError::Render {
                 id: item.id.clone(),
                 source,
             })?;
@@ -1299,7 +1299,8 @@ impl<'a> Session<'a> {
         {
             let have = fs::read(output).ok().map(|b| ledger::sha256_hex(&b));
             if have.as_deref() != Some(rec.sha256.as_str()) {
-                let bytes = redact::render_item(&item, &self.ws.policy)
+                let salt = self.dicom_salt(&item)?;
+                let bytes = redact::render_item(&item, &self.ws.policy, salt.as_deref())
                     .map_err(|source| ReleaseError::Render {
                         id: item.id.clone(),
                         source,
@@ -1314,6 +1315,14 @@ impl<'a> Session<'a> {
         }
         self.ws.save_item(&item)?;
         Ok(())
+    }
+
+    /// The workspace's DICOM salt when `item` is DICOM (to render it).
+    fn dicom_salt(&self, item: &Item) -> Result<Option<Vec<u8>>, ReleaseError> {
+        match item.dicom {
+            Some(_) => Ok(Some(self.ws.dicom_salt()?)),
+            None => Ok(None),
+        }
     }
 
     fn write_certificate(&self, item: &Item) -> Result<(), io::Error> {

@@ -282,7 +282,7 @@ fn an_approval_interrupted_after_writing_its_output_is_finished_by_running_it_ag
     let f = Fixture::new();
     let item = f.add_item(1, &[face()], true, ItemState::Ready);
     // The state a crash leaves between writing out/ and appending the entry.
-    let rendered = veil::redact::render_item(&item, &f.ws.policy).unwrap();
+    let rendered = veil::redact::render_item(&item, &f.ws.policy, None).unwrap();
     let orphan = f.ws.out_dir().join("Case_ORPHAN22.jpg");
     std::fs::write(&orphan, &rendered.bytes).unwrap();
     f.veil('a').arg("verify").assert().code(4).stdout(contains(

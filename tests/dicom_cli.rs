@@ -477,3 +477,33 @@ fn hostile_dicom_gets_a_clear_error_each_no_panic_and_bounded_memory() {
         assert!(output.contains(name), "the run names {name}: {output}");
     }
 }
+
+#[test]
+fn an_insider_who_edits_the_items_dicom_values_cannot_smuggle_them_into_a_release() {
+    let s = workspace(&["../dicom/ct_mono16.dcm"], |p| p);
+    let id = s.item("ct_mono16.dcm")["id"].as_str().unwrap().to_string();
+    let path = s.ws().join(format!("items/{id}.json"));
+    let honest = std::fs::read(&path).unwrap();
+    // A UID is 39 free digits: room for the MRN.
+    for (field, value) in [("study_uid", "2.25.4401234"), ("modality", "US")] {
+        let mut item: serde_json::Value = serde_json::from_slice(&honest).unwrap();
+        item["dicom"][field] = serde_json::json!(value);
+        std::fs::write(&path, serde_json::to_vec_pretty(&item).unwrap()).unwrap();
+        let out = s
+            .veil()
+            .args(["approve", &id, "--attest", "reflections,edges,identifiers"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.contains(&format!("its DICOM value '{field}' does not match")),
+            "{err}"
+        );
+        assert!(outputs(&s).is_empty());
+    }
+    std::fs::write(&path, &honest).unwrap();
+    approve(&s, "ct_mono16.dcm");
+    assert_eq!(outputs(&s).len(), 1);
+}

@@ -171,7 +171,7 @@ fn a_ledger_entry_that_does_not_fit_is_no_approval_and_rerunning_finishes_it() {
     let mut ledger_failures = 0;
     for (n, id) in pending_ids(b).into_iter().enumerate() {
         let item = ws.load_item(&id).unwrap();
-        let rendered = veil::redact::render_item(&item, &ws.policy).unwrap();
+        let rendered = veil::redact::render_item(&item, &ws.policy, None).unwrap();
         std::fs::write(
             ws.out_dir().join(format!("Case_EARLIER{n:02}.jpg")),
             &rendered.bytes,

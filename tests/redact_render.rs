@@ -94,7 +94,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn render(name: &str, format: OutputFormat) -> Rendered {
-    render_item(&sample_item(name), &policy(format))
+    render_item(&sample_item(name), &policy(format), None)
         .unwrap_or_else(|e| panic!("{name} as {format:?}: {e}"))
 }
 
@@ -195,7 +195,7 @@ fn randomising_the_pixels_under_every_mask_changes_no_output_byte() {
                 .push(veil::redact::encode(&rgb, format, p.output.jpeg_quality).expect("encode"));
         }
         assert!(outputs.windows(2).all(|w| w[0] == w[1]), "{format:?}");
-        let rendered = render_item(&item, &p).expect("render");
+        let rendered = render_item(&item, &p, None).expect("render");
         assert_eq!(rendered.bytes, outputs[0], "{format:?}");
     }
 }
@@ -219,7 +219,7 @@ fn a_rotated_photo_renders_upright_and_its_mask_lands_on_the_face() {
     p.output.fill = "#ff00ff".into();
     let near = |px: [u8; 3]| px.iter().zip(magenta).all(|(a, b)| a.abs_diff(b) <= 8);
 
-    let out = render_item(&item_for(name, vec![mask(1, face)]), &p).expect("render");
+    let out = render_item(&item_for(name, vec![mask(1, face)]), &p, None).expect("render");
     assert_eq!((out.width, out.height), (384, 512));
     let pixels = out.pixels().expect("decode output");
     assert_eq!(pixels.dimensions(), (384, 512));
@@ -237,7 +237,7 @@ fn a_rotated_photo_renders_upright_and_its_mask_lands_on_the_face() {
     // Without the mask the box holds the face: the stored pixels of the
     // face (expected.json's faces_stored), turned 90° clockwise as
     // Orientation 6 asks, match the upright output in that box.
-    let bare = render_item(&item_for(name, Vec::new()), &p).expect("render");
+    let bare = render_item(&item_for(name, Vec::new()), &p, None).expect("render");
     let bare = bare.pixels().expect("decode");
     let stored_box = rect(&expected()["files"][name]["faces_stored"][0]);
     let original = std::fs::read(samples_dir().join(name)).expect("sample");
@@ -260,7 +260,7 @@ fn a_rotated_photo_renders_upright_and_its_mask_lands_on_the_face() {
 fn a_changed_original_is_refused_naming_its_path() {
     let mut item = sample_item("trailer.jpg");
     item.sha256 = "0".repeat(64);
-    let err = render_item(&item, &Policy::default()).expect_err("hash differs");
+    let err = render_item(&item, &Policy::default(), None).expect_err("hash differs");
     let msg = err.to_string();
     assert!(
         matches!(err, veil::redact::RedactError::OriginalChanged { .. }),
@@ -274,7 +274,7 @@ fn an_original_whose_size_differs_from_the_item_is_refused() {
     let mut item = sample_item("trailer.jpg");
     item.width = 601;
     let bytes = std::fs::read(&item.source).expect("sample");
-    let err = render_from_bytes(&bytes, &item, &Policy::default()).expect_err("size differs");
+    let err = render_from_bytes(&bytes, &item, &Policy::default(), None).expect_err("size differs");
     assert!(err.to_string().contains("600x400"), "{err}");
 }
 
@@ -286,7 +286,7 @@ fn blur_and_pixelate_render_with_a_warning_that_they_can_be_reversed() {
     ] {
         let mut p = Policy::default();
         p.output.redaction = mode;
-        let out = render_item(&sample_item("portrait_gps.jpg"), &p).expect("render");
+        let out = render_item(&sample_item("portrait_gps.jpg"), &p, None).expect("render");
         assert_eq!(
             out.warnings,
             vec![format!("masks use {word}, which can be partly reversed")]
@@ -308,7 +308,7 @@ fn a_transparent_png_pixel_renders_as_the_background_colour() {
     (item.width, item.height, item.orientation) = (8, 8, 1);
     let mut p = policy(OutputFormat::Png);
     p.output.background = "#123456".into();
-    let out = render_from_bytes(&png, &item, &p).expect("render");
+    let out = render_from_bytes(&png, &item, &p, None).expect("render");
     let pixels = out.pixels().expect("decode");
     assert_eq!(pixels.get_pixel(2, 3).0, [0x12, 0x34, 0x56]);
     assert_eq!(pixels.get_pixel(0, 0).0, [10, 200, 30]);
@@ -323,7 +323,7 @@ fn a_mask_partly_outside_the_image_is_clamped_and_rendered() {
             mask(2, Rect::new(9000, 9000, 5, 5)),
         ],
     );
-    let out = render_item(&item, &policy(OutputFormat::Png)).expect("render");
+    let out = render_item(&item, &policy(OutputFormat::Png), None).expect("render");
     let pixels = out.pixels().expect("decode");
     assert_eq!(pixels.dimensions(), (600, 400));
     assert_eq!(pixels.get_pixel(599, 399).0, [0, 0, 0]);

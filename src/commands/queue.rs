@@ -409,7 +409,11 @@ pub fn render(ws: &Workspace, a: &RenderArgs) -> anyhow::Result<Exit> {
             printable_path(&a.out)
         );
     }
-    let rendered = crate::redact::render_item(&item, &ws.policy)
+    let salt = match item.dicom {
+        Some(_) => Some(ws.dicom_salt()?),
+        None => None,
+    };
+    let rendered = crate::redact::render_item(&item, &ws.policy, salt.as_deref())
         .with_context(|| format!("rendering item {id}"))?;
     for w in &rendered.warnings {
         eprintln!("veil: warning: {w}");

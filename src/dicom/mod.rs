@@ -383,6 +383,47 @@ pub fn source(p: &Parsed, salt: &[u8], dates: crate::policy::DicomDates) -> Dico
     }
 }
 
+/// Derive `claimed` again from the original's header and the salt: every
+/// value an output carries comes from the original, never from an item
+/// file someone could edit (a UID is 39 free digits: room for an MRN).
+/// The error names the first field that differs.
+pub fn confirm_source(bytes: &[u8], salt: &[u8], claimed: &DicomSource) -> Result<(), String> {
+    let parsed = parse(bytes).map_err(|e| e.to_string())?;
+    let dates = if claimed.shifted_study_date.is_some() {
+        crate::policy::DicomDates::Shift
+    } else {
+        crate::policy::DicomDates::Remove
+    };
+    let found = source(&parsed, salt, dates);
+    let fields: [(&str, bool); 10] = [
+        ("sop_class", found.sop_class == claimed.sop_class),
+        (
+            "transfer_syntax",
+            found.transfer_syntax == claimed.transfer_syntax,
+        ),
+        ("photometric", found.photometric == claimed.photometric),
+        ("modality", found.modality == claimed.modality),
+        ("study_uid", found.study_uid == claimed.study_uid),
+        ("series_uid", found.series_uid == claimed.series_uid),
+        (
+            "instance_seed",
+            found.instance_seed == claimed.instance_seed,
+        ),
+        (
+            "shifted_study_date",
+            found.shifted_study_date == claimed.shifted_study_date,
+        ),
+        ("lossy", found.lossy == claimed.lossy),
+        ("burned_in", found.burned_in == claimed.burned_in),
+    ];
+    match fields.iter().find(|(_, same)| !same) {
+        None => Ok(()),
+        Some((name, _)) => Err(format!(
+            "its DICOM value '{name}' does not match what the original's header and the workspace's salt give: the item file was edited, or the salt replaced; re-ingest it"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

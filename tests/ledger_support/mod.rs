@@ -148,6 +148,7 @@ impl Fixture {
             }],
             detector: None,
             text_detector: None,
+            dicom: None,
             masks: vec![],
             next_mask_id: 1,
             gates: GateEvidence::default(),
