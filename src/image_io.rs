@@ -723,7 +723,10 @@ mod tests {
         assert_eq!(sniff(&avif), Err(DecodeError::Unsupported("AVIF".into())));
         let mut dicom = vec![0u8; 128];
         dicom.extend_from_slice(b"DICM");
-        assert_eq!(sniff(&dicom), Err(DecodeError::Unsupported("DICOM".into())));
+        assert_eq!(sniff(&dicom), Ok(SourceFormat::Dicom));
+        // A dual-format file: a TIFF header in the DICOM preamble is DICOM.
+        dicom[..4].copy_from_slice(b"II*\0");
+        assert_eq!(sniff(&dicom), Ok(SourceFormat::Dicom));
     }
 
     #[test]

@@ -218,3 +218,75 @@ fn a_webp_whose_exif_chunk_claims_4_gib_is_refused_without_allocating_it() {
         .expect_err("a chunk longer than the file is corrupt");
     assert!(err.to_string().contains("chunk"), "{err}");
 }
+
+/// Mutations of the DICOM seeds (bytes overwritten, a run cut out, a tail
+/// cut off, lengths set to all ones) go through the DICOM target: no panic,
+/// no single allocation past the cap. A cheap stand-in for a fuzzer run
+/// that CI repeats every time.
+#[test]
+fn mutated_dicom_seeds_never_panic_nor_ask_for_huge_allocations() {
+    use proptest::prelude::*;
+    let seeds: Vec<Vec<u8>> = std::fs::read_dir(Path::new(CORPUS).join("dicom_inventory"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    let n = seeds.len();
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 1000,
+        failure_persistence: None,
+        ..Default::default()
+    });
+    let strategy = (
+        0..n,
+        proptest::collection::vec((any::<u32>(), any::<u8>()), 0..12),
+        any::<u32>(),
+        any::<u32>(),
+        0u8..4,
+    );
+    runner
+        .run(&strategy, |(seed, writes, a, b, kind)| {
+            let mut bytes = seeds[seed].clone();
+            let len = bytes.len().max(1);
+            for (at, v) in writes {
+                let at = at as usize % len;
+                if let Some(x) = bytes.get_mut(at) {
+                    *x = v;
+                }
+            }
+            let (a, b) = (a as usize % len, b as usize % len);
+            match kind {
+                0 => bytes.truncate(a.max(133)),
+                1 => {
+                    let (lo, hi) = (a.min(b).max(132), a.max(b));
+                    if lo < hi && hi <= bytes.len() {
+                        bytes.drain(lo..hi);
+                    }
+                }
+                2 => {
+                    // A length field (4 bytes at an even offset) set to all ones.
+                    let at = (a.max(132) & !1).min(bytes.len().saturating_sub(4));
+                    bytes[at..at + 4].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0xFE]);
+                }
+                _ => {}
+            }
+            let mut outcome = Ok(());
+            let largest = largest_allocation(|| {
+                outcome = catch_unwind(AssertUnwindSafe(|| harness::dicom_inventory(&bytes)));
+            });
+            prop_assert!(outcome.is_ok(), "panic on a mutation of seed {seed}");
+            // The containment around dicom-rs's decoders is a last resort:
+            // Veil's own checks must stop what would make them panic.
+            if let Err(e) = veil::image_io::decode_upright(&bytes, &harness::DECODE_LIMITS) {
+                prop_assert!(
+                    !e.to_string().contains("the pixel decoder failed"),
+                    "a dependency panicked on a mutation of seed {seed}"
+                );
+            }
+            prop_assert!(
+                largest <= ALLOCATION_CAP,
+                "asked for {largest} bytes at once"
+            );
+            Ok(())
+        })
+        .unwrap();
+}

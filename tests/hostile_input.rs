@@ -68,7 +68,12 @@ fn unsupported_formats_are_named_and_the_rest_carry_on() {
         reason("IMG_0001.HEIC")
     );
     assert!(reason("photo.avif").contains("AVIF is not supported"));
-    assert!(reason("scan.dcm").contains("DICOM is not supported"));
+    // DICOM is read; this one is a preamble and a torn meta element.
+    assert!(
+        reason("scan.dcm").contains("corrupt or truncated DICOM"),
+        "{}",
+        reason("scan.dcm")
+    );
     assert!(reason("zero.jpg").contains("empty file"));
     assert!(reason("notes.jpg").contains("not an image"));
     assert_eq!(result_for(&files, "portrait_gps.jpg")["result"], "added");

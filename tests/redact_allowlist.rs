@@ -199,5 +199,5 @@ fn empty_input_is_rejected() {
 #[test]
 fn something_that_is_neither_jpeg_nor_png_is_rejected() {
     let msg = rejected(b"RIFF\0\0\0\0WEBPVP8 ");
-    assert!(msg.contains("neither JPEG nor PNG"), "{msg}");
+    assert!(msg.contains("not JPEG, PNG or DICOM"), "{msg}");
 }

@@ -287,7 +287,22 @@ pub fn transfer_syntax_name(uid: &str) -> Option<&'static str> {
         .map(|t| t.name())
 }
 
+/// RLE Lossless.
+const RLE: &str = "1.2.840.10008.1.2.5";
+
 fn pixels(p: &Parsed, s: Shape) -> Result<DynamicImage, DecodeError> {
+    if p.layout.transfer_syntax == RLE {
+        check_rle(p, s).map_err(|e| corrupt(format!("RLE pixel data: {e}")))?;
+    }
+    // Containment: a third-party decoder that panics on a crafted file
+    // (dicom-rs's RLE decoder indexed past a short segment until
+    // `check_rle` ran first) fails this one file, not the whole run.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| convert(p, s)))
+        .map_err(|_| corrupt("the pixel decoder failed on this file"))?
+}
+
+/// dicom-pixeldata's decode and conversion to 8-bit pixels.
+fn convert(p: &Parsed, s: Shape) -> Result<DynamicImage, DecodeError> {
     use dicom_pixeldata::{ConvertOptions, PixelDecoder};
     let expected = s.native_bytes();
     let decoded = p
@@ -307,6 +322,81 @@ fn pixels(p: &Parsed, s: Shape) -> Result<DynamicImage, DecodeError> {
     decoded
         .to_dynamic_image_with_options(0, &ConvertOptions::new().force_8bit())
         .map_err(|e| corrupt(format!("the pixel data does not convert to a picture: {e}")))
+}
+
+/// An RLE fragment (PS3.5 Annex G) holds what its header claims: one
+/// segment per sample byte, offsets in order inside the fragment, each
+/// segment's PackBits runs complete and decoding to at least a byte per
+/// pixel. dicom-rs's decoder indexes past a short segment, so it only ever
+/// sees fragments that pass.
+fn check_rle(p: &Parsed, s: Shape) -> Result<(), String> {
+    use dicom_core::value::Value;
+    let e = p.obj.element(tags::PIXEL_DATA).map_err(|e| e.to_string())?;
+    let Value::PixelSequence(seq) = e.value() else {
+        return Err("not encapsulated".into());
+    };
+    let fragment = seq.fragments().first().ok_or("no fragment")?;
+    let u32_at = |at: usize| {
+        fragment
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or("the 64-byte header is cut off")
+    };
+    let segments = u32_at(0)?;
+    let expected = (s.samples * s.bits_allocated.div_ceil(8)) as usize;
+    if segments != expected {
+        return Err(format!("{segments} segments, {expected} expected"));
+    }
+    let pixels = s.width as usize * s.height as usize;
+    for i in 0..segments {
+        let start = u32_at(4 + 4 * i)?;
+        let end = if i + 1 < segments {
+            u32_at(8 + 4 * i)?
+        } else {
+            fragment.len()
+        };
+        if start < 64 || start > end || end > fragment.len() {
+            return Err(format!("segment {} lies outside the fragment", i + 1));
+        }
+        let decoded = packbits_len(&fragment[start..end], pixels)
+            .ok_or_else(|| format!("segment {} ends inside a run", i + 1))?;
+        if decoded < pixels {
+            return Err(format!(
+                "segment {} decodes to {decoded} bytes, {pixels} expected",
+                i + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How many bytes a PackBits segment decodes to (stopping once `enough`),
+/// or `None` when a literal run is cut off.
+fn packbits_len(seg: &[u8], enough: usize) -> Option<usize> {
+    let (mut at, mut out) = (0usize, 0usize);
+    while at < seg.len() && out < enough {
+        let n = seg[at] as i8;
+        at += 1;
+        match n {
+            0..=127 => {
+                let len = n as usize + 1;
+                if at + len > seg.len() {
+                    return None;
+                }
+                at += len;
+                out += len;
+            }
+            -127..=-1 => {
+                if at >= seg.len() {
+                    return None;
+                }
+                at += 1;
+                out += 1 + n.unsigned_abs() as usize;
+            }
+            -128 => {}
+        }
+    }
+    Some(out)
 }
 
 /// Uncompressed YBR_FULL_422 (two luma samples share one pair of chroma
@@ -427,6 +517,18 @@ pub fn confirm_source(bytes: &[u8], salt: &[u8], claimed: &DicomSource) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packbits_lengths_count_literal_and_repeat_runs_and_refuse_a_cut_literal() {
+        // 3 literal bytes, then 'x' repeated 5 times, then a no-op.
+        assert_eq!(
+            packbits_len(&[2, b'a', b'b', b'c', 0xFC, b'x', 0x80], 100),
+            Some(8)
+        );
+        assert_eq!(packbits_len(&[5, b'a'], 100), None);
+        assert_eq!(packbits_len(&[0xFC], 100), None);
+        assert_eq!(packbits_len(&[], 100), Some(0));
+    }
 
     fn src(modality: &str, burned: Option<&str>) -> DicomSource {
         DicomSource {
