@@ -57,12 +57,8 @@ pub fn inventory(bytes: &[u8]) -> Inventory {
 fn dicom(bytes: &[u8], c: &mut Collector) {
     match crate::dicom::parse(bytes) {
         Ok(p) => {
-            if let Some(kind) = crate::dicom::inventory::preamble(bytes) {
-                c.add("DICOM file", "preamble (128 bytes)", kind);
-            }
-            let (findings, warnings) = crate::dicom::inventory::inventory(&p.obj);
-            let meta = crate::dicom::inventory::meta_findings(p.obj.meta());
-            for f in meta.into_iter().chain(findings) {
+            let (findings, warnings) = crate::dicom::inventory::inventory_file(bytes, &p);
+            for f in findings {
                 c.add(&f.group, f.field, f.value);
             }
             for w in warnings {

@@ -188,6 +188,28 @@ fn a_heic_photo_lists_its_hidden_images_groups_and_thumbnails_in_the_metadata_pa
 }
 
 #[test]
+fn a_dicom_item_lists_its_planted_identifiers_private_tags_and_icon_in_the_metadata_panel() {
+    // The panel shows what the inventory of a real DICOM found: patient
+    // and institution values, the private block, the icon image.
+    let bytes = include_bytes!("dicom/photo_rgb.dcm");
+    let mut items = veil::tui::testing::queue();
+    items[0].format = "dicom".into();
+    items[0].metadata = veil::metadata::inventory(bytes).findings;
+    let mut app = app_with(items);
+    update(&mut app, Msg::Resized(120, 42));
+    show_frame(&mut app);
+    let screen = render_at(&app, 120, 42);
+    assert!(
+        screen.contains("DICOM") && screen.contains("DOE^JANE"),
+        "{screen}"
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("tui_dicom_metadata", screen));
+}
+
+#[test]
 fn the_first_run_hint() {
     let items = veil::tui::testing::queue()
         .into_iter()

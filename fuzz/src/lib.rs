@@ -286,7 +286,7 @@ fn assert_clean_dicom(bytes: &[u8]) {
         assert!(
             !matches!(
                 f.group.as_str(),
-                "DICOM private" | "DICOM overlay" | "DICOM curve" | "DICOM icon image"
+                "DICOM-private" | "DICOM-overlay" | "DICOM-curve" | "DICOM-icon"
             ),
             "accepted output holds {} {}",
             f.group,

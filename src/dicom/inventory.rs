@@ -152,21 +152,86 @@ const E1_1: &[(u16, u16)] = &[
     (0x0002, 0x0100),
 ];
 
-/// List the header of a parsed file. Pixel Data itself is not metadata.
-pub fn inventory(obj: &InMemDicomObject) -> (Vec<MetadataFinding>, Vec<String>) {
+/// The reviewer's headings (short: the station's panel is narrow).
+pub const ID: &str = "DICOM-id";
+pub const PRIVATE: &str = "DICOM-private";
+pub const ICON: &str = "DICOM-icon";
+pub const OVERLAY: &str = "DICOM-overlay";
+pub const CURVE: &str = "DICOM-curve";
+pub const FILE: &str = "DICOM-file";
+pub const HEADER: &str = "DICOM";
+
+/// Where a finding sorts: identity first (the patient module, then
+/// other identifying attributes, the file meta group last), then private
+/// tags, icons, overlays, curves, the file, the rest of the header.
+fn rank(group: &str, tag_group: u16) -> (u8, u8) {
+    let g = match group {
+        ID => 0,
+        PRIVATE => 1,
+        ICON => 2,
+        OVERLAY => 3,
+        CURVE => 4,
+        FILE => 5,
+        _ => 6,
+    };
+    let module = match tag_group {
+        0x0010 => 0,
+        0x0008 => 1,
+        0x0002 => 3,
+        _ => 2,
+    };
+    (g, module)
+}
+
+/// Everything a DICOM file says about who and where, in the order a
+/// reviewer needs it (see [`rank`]): the preamble, the meta group and the
+/// data set, sequences recursed. Warnings say when the list was cut.
+pub fn inventory_file(bytes: &[u8], p: &super::Parsed) -> (Vec<MetadataFinding>, Vec<String>) {
     let mut c = Lister {
         findings: Vec::new(),
         cut: false,
         dict: StandardDataDictionary,
     };
-    c.object(obj, "", false);
+    if let Some(kind) = preamble(bytes) {
+        c.add(FILE, 0, "preamble (128 bytes)".into(), kind);
+    }
+    let meta = p.obj.meta();
+    c.add(
+        FILE,
+        2,
+        "TransferSyntaxUID".into(),
+        printable(meta.transfer_syntax().trim_end_matches('\0'), PREVIEW),
+    );
+    for (field, v) in [
+        (
+            "MediaStorageSOPInstanceUID",
+            Some(meta.media_storage_sop_instance_uid()),
+        ),
+        (
+            "ImplementationVersionName",
+            meta.implementation_version_name(),
+        ),
+        (
+            "SourceApplicationEntityTitle",
+            meta.source_application_entity_title.as_deref(),
+        ),
+    ] {
+        if let Some(v) = v
+            .map(|v| v.trim_end_matches(['\0', ' ']))
+            .filter(|v| !v.is_empty())
+        {
+            c.add(ID, 2, field.into(), printable(v, PREVIEW));
+        }
+    }
+    c.object(&p.obj, "", false, None);
     let mut warnings = Vec::new();
     if c.cut {
         warnings.push(format!(
             "more than {MAX_FINDINGS} DICOM attributes: only the first {MAX_FINDINGS} are listed"
         ));
     }
-    (c.findings, warnings)
+    c.findings.sort_by_key(|(r, _)| *r);
+    (c.findings.into_iter().map(|(_, f)| f).collect(), warnings)
 }
 
 /// What the 128-byte preamble holds when it is not all zero (it is free
@@ -187,76 +252,45 @@ pub fn preamble(bytes: &[u8]) -> Option<String> {
     ))
 }
 
-/// The meta group's identifying attributes (source AE title, the
-/// implementation that wrote the file).
-pub fn meta_findings(meta: &dicom_object::FileMetaTable) -> Vec<MetadataFinding> {
-    let mut out = vec![MetadataFinding {
-        group: "DICOM file".into(),
-        field: "(0002,0010) TransferSyntaxUID".into(),
-        value: printable(meta.transfer_syntax().trim_end_matches('\0'), PREVIEW),
-    }];
-    let mut add = |field: &str, v: Option<&str>| {
-        if let Some(v) = v
-            .map(|v| v.trim_end_matches(['\0', ' ']))
-            .filter(|v| !v.is_empty())
-        {
-            out.push(MetadataFinding {
-                group: "DICOM identifying".into(),
-                field: field.into(),
-                value: printable(v, PREVIEW),
-            });
-        }
-    };
-    add(
-        "(0002,0003) MediaStorageSOPInstanceUID",
-        Some(meta.media_storage_sop_instance_uid()),
-    );
-    add(
-        "(0002,0013) ImplementationVersionName",
-        meta.implementation_version_name(),
-    );
-    add(
-        "(0002,0016) SourceApplicationEntityTitle",
-        meta.source_application_entity_title.as_deref(),
-    );
-    out
-}
-
 struct Lister {
-    findings: Vec<MetadataFinding>,
+    findings: Vec<((u8, u8), MetadataFinding)>,
     cut: bool,
     dict: StandardDataDictionary,
 }
 
 impl Lister {
-    fn add(&mut self, group: &str, field: String, value: String) {
+    /// `tag_group` places the finding within its heading (see [`rank`]).
+    fn add(&mut self, group: &str, tag_group: u16, field: String, value: String) {
         if self.findings.len() >= MAX_FINDINGS {
             self.cut = true;
             return;
         }
-        self.findings.push(MetadataFinding {
+        let finding = MetadataFinding {
             group: group.into(),
             field: printable(&field, 160),
             value,
-        });
-    }
-
-    fn name(&self, tag: Tag) -> String {
-        let keyword = if tag.0 % 2 == 1 {
-            "private"
-        } else {
-            self.dict.by_tag(tag).map_or("unknown", |e| e.alias)
         };
-        format!("({:04X},{:04X}) {keyword}", tag.0, tag.1)
+        self.findings.push((rank(group, tag_group), finding));
     }
 
-    /// Every element of `obj`; `path` names the sequence items it is in.
-    fn object(&mut self, obj: &InMemDicomObject, path: &str, in_icon: bool) {
+    /// A standard attribute by its keyword; a private or unknown one by its tag.
+    fn name(&self, tag: Tag) -> String {
+        match self.dict.by_tag(tag) {
+            Some(e) if tag.0 % 2 == 0 => e.alias.to_string(),
+            _ if tag.0 % 2 == 1 => format!("({:04X},{:04X}) private", tag.0, tag.1),
+            _ => format!("({:04X},{:04X})", tag.0, tag.1),
+        }
+    }
+
+    /// Every element of `obj`; `path` names the sequence items it is in,
+    /// `top` the group of the top-level attribute they are under.
+    fn object(&mut self, obj: &InMemDicomObject, path: &str, in_icon: bool, top: Option<u16>) {
         for e in obj.iter() {
             let tag = e.tag();
             let vr = e.vr();
             let field = format!("{path}{}", self.name(tag));
             let group = group_of(tag, vr, in_icon);
+            let tag_group = top.unwrap_or(tag.0);
             if tag == Tag(0x7FE0, 0x0010) && !in_icon {
                 continue;
             }
@@ -265,17 +299,24 @@ impl Lister {
                     let items = seq.items();
                     self.add(
                         group,
+                        tag_group,
                         field.clone(),
                         format!("sequence of {} item(s)", items.len()),
                     );
                     let icon = in_icon || tag == Tag(0x0088, 0x0200);
                     for (i, item) in items.iter().enumerate() {
-                        self.object(item, &format!("{field}[{}] › ", i + 1), icon);
+                        let path = format!("{field}[{}] › ", i + 1);
+                        self.object(item, &path, icon, Some(tag_group));
                     }
                 }
                 Value::PixelSequence(seq) => {
                     let bytes: usize = seq.fragments().iter().map(Vec::len).sum();
-                    self.add(group, field, format!("encapsulated, {bytes} bytes"));
+                    self.add(
+                        group,
+                        tag_group,
+                        field,
+                        format!("encapsulated, {bytes} bytes"),
+                    );
                 }
                 Value::Primitive(v) => {
                     let value = if is_binary(vr) {
@@ -283,7 +324,7 @@ impl Lister {
                     } else {
                         printable(v.to_str().trim_matches(['\0', ' ']), PREVIEW)
                     };
-                    self.add(group, field, value);
+                    self.add(group, tag_group, field, value);
                 }
             }
         }
@@ -300,17 +341,17 @@ fn is_binary(vr: VR) -> bool {
 /// The reviewer's heading for an attribute.
 fn group_of(tag: Tag, vr: VR, in_icon: bool) -> &'static str {
     if in_icon || tag == Tag(0x0088, 0x0200) {
-        "DICOM icon image"
+        ICON
     } else if tag.0 % 2 == 1 {
-        "DICOM private"
+        PRIVATE
     } else if (0x6000..=0x601E).contains(&tag.0) {
-        "DICOM overlay"
+        OVERLAY
     } else if (0x5000..=0x501E).contains(&tag.0) {
-        "DICOM curve"
+        CURVE
     } else if identifying(tag, vr) {
-        "DICOM identifying"
+        ID
     } else {
-        "DICOM header"
+        HEADER
     }
 }
 
@@ -365,23 +406,44 @@ mod tests {
             VR::SQ,
             dicom_core::value::DataSetSequence::from(vec![inner]),
         ));
-        let (found, warnings) = inventory(&obj);
+        obj.put(DataElement::new(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.3"),
+        ));
+        obj.put(DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.7"),
+        ));
+        let file = obj
+            .with_meta(
+                dicom_object::FileMetaTableBuilder::new()
+                    .transfer_syntax(super::super::scan::EXPLICIT_LE)
+                    .implementation_class_uid("1.2.3.4"),
+            )
+            .expect("meta");
+        let mut bytes = Vec::new();
+        file.write_all(&mut bytes).expect("written");
+        let parsed = super::super::parse(&bytes).expect("parses");
+        let (found, warnings) = inventory_file(&bytes, &parsed);
         assert!(warnings.is_empty());
+        // The patient's name comes first, the header's rows after the private tags.
+        assert_eq!(found[0].field, "PatientName", "{found:#?}");
+        let at = |field: &str| found.iter().position(|f| f.field.contains(field));
+        assert!(at("(0009,1001)") < at("Rows"));
         let has = |group: &str, field: &str, value: &str| {
             found
                 .iter()
                 .any(|f| f.group == group && f.field.contains(field) && f.value.contains(value))
         };
-        assert!(
-            has("DICOM identifying", "PatientName", "Doe^Jane"),
-            "{found:#?}"
-        );
-        assert!(has("DICOM header", "Rows", "4"));
-        assert!(has("DICOM private", "(0009,1001) private", "secret"));
-        assert!(has("DICOM overlay", "(6000,3000)", "8 bytes"));
+        assert!(has(ID, "PatientName", "Doe^Jane"), "{found:#?}");
+        assert!(has(HEADER, "Rows", "4"));
+        assert!(has(PRIVATE, "(0009,1001) private", "secret"));
+        assert!(has(OVERLAY, "OverlayData", "8 bytes"));
         assert!(has(
-            "DICOM identifying",
-            "RequestAttributesSequence[1] › (0040,1001)",
+            ID,
+            "RequestAttributesSequence[1] › RequestedProcedureID",
             "RP-99"
         ));
     }
