@@ -276,7 +276,7 @@ impl Lister {
     /// A standard attribute by its keyword; a private or unknown one by its tag.
     fn name(&self, tag: Tag) -> String {
         match self.dict.by_tag(tag) {
-            Some(e) if tag.0 % 2 == 0 => e.alias.to_string(),
+            Some(e) if tag.0.is_multiple_of(2) => e.alias.to_string(),
             _ if tag.0 % 2 == 1 => format!("({:04X},{:04X}) private", tag.0, tag.1),
             _ => format!("({:04X},{:04X})", tag.0, tag.1),
         }
