@@ -280,6 +280,22 @@ fn a_released_dicom_is_a_valid_new_instance_holding_no_planted_value_with_masks_
             assert!(text.contains("(0028,0301) CS [NO]"), "{text}");
             assert!(text.contains("=SecondaryCaptureImageStorage"), "{text}");
         }
+        if let Some(e) = exiftool() {
+            let run = Std::new(e)
+                .args(["-a", "-G1", "-s"])
+                .arg(path)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&run.stdout);
+            // exiftool prints dates as 1961:07:04.
+            for p in PLANTED.iter().chain(&["1961:07:04", "2024:01:31"]) {
+                assert!(!text.contains(p), "exiftool shows '{p}':\n{text}");
+            }
+            assert!(
+                text.contains("PatientIdentityRemoved          : YES"),
+                "{text}"
+            );
+        }
         if let Some(v) = dciodvfy {
             let run = Std::new(v).arg(path).output().unwrap();
             let report = String::from_utf8_lossy(&run.stderr).to_string()
