@@ -188,8 +188,16 @@ fn dicom_is_ingested_by_content_and_its_header_inventory_lists_every_planted_ide
             it["failure"]
         );
     }
-    // Burned in: high-stakes, with both bands proposed.
+    // A comment inside the JPEG stream of the pixel data is listed too.
     let us = s.item("us_jpeg_burned_in.dcm");
+    assert!(
+        findings(&us).iter().any(|(g, f, v)| g == "DICOM-pixels"
+            && f.contains("PixelData JPEG")
+            && v.contains("Jane Doe MRN-4401234 probe 3")),
+        "{:#?}",
+        findings(&us)
+    );
+    // Burned in: high-stakes, with both bands proposed.
     assert_eq!(us["high_stakes"], true);
     let bands: Vec<_> = us["masks"]
         .as_array()

@@ -160,6 +160,7 @@ pub const OVERLAY: &str = "DICOM-overlay";
 pub const CURVE: &str = "DICOM-curve";
 pub const FILE: &str = "DICOM-file";
 pub const HEADER: &str = "DICOM";
+pub const PIXELS: &str = "DICOM-pixels";
 
 /// Where a finding sorts: identity first (the patient module, then
 /// other identifying attributes, the file meta group last), then private
@@ -172,7 +173,8 @@ fn rank(group: &str, tag_group: u16) -> (u8, u8) {
         OVERLAY => 3,
         CURVE => 4,
         FILE => 5,
-        _ => 6,
+        PIXELS => 6,
+        _ => 7,
     };
     let module = match tag_group {
         0x0010 => 0,
@@ -224,6 +226,16 @@ pub fn inventory_file(bytes: &[u8], p: &super::Parsed) -> (Vec<MetadataFinding>,
         }
     }
     c.object(&p.obj, "", false, None);
+    // A JPEG inside the pixel data can carry its own EXIF (GPS, dates,
+    // serials) or comments: listed too, though the output never keeps it
+    // (it is re-encoded from the decoded pixels).
+    if let Some(fragment) = first_fragment(&p.obj).filter(|f| f.starts_with(&[0xFF, 0xD8])) {
+        let inner = crate::metadata::inventory(fragment);
+        for f in inner.findings {
+            let field = format!("PixelData JPEG › {} {}", f.group, f.field);
+            c.add(PIXELS, 0x7FE0, field, f.value);
+        }
+    }
     let mut warnings = Vec::new();
     if c.cut {
         warnings.push(format!(
@@ -232,6 +244,14 @@ pub fn inventory_file(bytes: &[u8], p: &super::Parsed) -> (Vec<MetadataFinding>,
     }
     c.findings.sort_by_key(|(r, _)| *r);
     (c.findings.into_iter().map(|(_, f)| f).collect(), warnings)
+}
+
+/// The first fragment of encapsulated pixel data, if any.
+fn first_fragment(obj: &InMemDicomObject) -> Option<&[u8]> {
+    match obj.element_opt(Tag(0x7FE0, 0x0010)).ok()??.value() {
+        Value::PixelSequence(seq) => seq.fragments().first().map(Vec::as_slice),
+        _ => None,
+    }
 }
 
 /// What the 128-byte preamble holds when it is not all zero (it is free

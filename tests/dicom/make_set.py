@@ -42,6 +42,7 @@ PLANTED = {
 PRIVATE_CREATOR = "ACME WOUNDCARE 1.0"
 PRIVATE_VALUE = "bed 14 Jane Doe"
 REQUESTED_PROCEDURE_ID = "RP-5550199"
+JPEG_COMMENT = "Jane Doe MRN-4401234 probe 3"
 
 
 def wheel_files(wheel):
@@ -115,6 +116,12 @@ def main():
     ds.Modality = "US"
     ds.BurnedInAnnotation = "YES"
     plant(ds)
+    # A comment inside the JPEG stream itself, where header tools never look.
+    from pydicom.encaps import encapsulate, generate_frames
+    frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+    text = JPEG_COMMENT.encode()
+    com = b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text
+    ds.PixelData = encapsulate([frame[:2] + com + frame[2:]])
     save(ds, "us_jpeg_burned_in.dcm")
 
     # Monochrome with an overlay plane (implicit VR as stored).
