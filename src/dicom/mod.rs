@@ -518,6 +518,58 @@ pub fn confirm_source(bytes: &[u8], salt: &[u8], claimed: &DicomSource) -> Resul
 mod tests {
     use super::*;
 
+    /// A 2×1 greyscale file with `pi` and pixels `px`, explicit VR LE.
+    fn grey(pi: &str, px: [u8; 2]) -> Vec<u8> {
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        let mut o = InMemDicomObject::new_empty();
+        let mut put = |t, vr, v: PrimitiveValue| o.put(DataElement::new(t, vr, v));
+        put(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            "1.2.840.10008.5.1.4.1.1.7".into(),
+        );
+        put(tags::SOP_INSTANCE_UID, VR::UI, "1.2.3".into());
+        put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16));
+        put(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, pi.into());
+        put(tags::ROWS, VR::US, PrimitiveValue::from(1u16));
+        put(tags::COLUMNS, VR::US, PrimitiveValue::from(2u16));
+        put(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(8u16));
+        put(tags::BITS_STORED, VR::US, PrimitiveValue::from(8u16));
+        put(tags::HIGH_BIT, VR::US, PrimitiveValue::from(7u16));
+        put(
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(0u16),
+        );
+        put(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(px.to_vec()));
+        let file = o
+            .with_meta(
+                dicom_object::FileMetaTableBuilder::new()
+                    .transfer_syntax(scan::EXPLICIT_LE)
+                    .implementation_class_uid("1.2.3.4"),
+            )
+            .expect("meta");
+        let mut bytes = Vec::new();
+        file.write_all(&mut bytes).expect("written");
+        bytes
+    }
+
+    #[test]
+    fn monochrome1_is_shown_inverted_and_monochrome2_as_stored() {
+        let l = crate::policy::Limits::default();
+        let px = |pi| {
+            decode(&grey(pi, [0, 255]), &l, Step::Ingest)
+                .expect("decodes")
+                .image
+                .into_rgb8()
+                .into_raw()
+        };
+        assert_eq!(px("MONOCHROME2"), vec![0, 0, 0, 255, 255, 255]);
+        assert_eq!(px("MONOCHROME1"), vec![255, 255, 255, 0, 0, 0]);
+        let e = decode(&grey("PALETTE COLOR", [0, 1]), &l, Step::Ingest).unwrap_err();
+        assert!(e.to_string().contains("'PALETTE COLOR' is not read"), "{e}");
+    }
+
     #[test]
     fn packbits_lengths_count_literal_and_repeat_runs_and_refuse_a_cut_literal() {
         // 3 literal bytes, then 'x' repeated 5 times, then a no-op.
