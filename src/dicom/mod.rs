@@ -114,15 +114,17 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, DecodeError> {
     Ok(Parsed { obj, layout })
 }
 
+/// Errors quote the file (a transfer syntax UID, a value) and reach the
+/// terminal: made printable here, once.
 fn corrupt(problem: impl Into<String>) -> DecodeError {
     DecodeError::Corrupt {
         format: "DICOM",
-        problem: problem.into(),
+        problem: crate::text::printable(&problem.into(), 400),
     }
 }
 
 fn unsupported(problem: impl Into<String>) -> DecodeError {
-    DecodeError::UnsupportedDicom(problem.into())
+    DecodeError::UnsupportedDicom(crate::text::printable(&problem.into(), 400))
 }
 
 /// A string attribute, trimmed; `None` when absent or not text.
