@@ -290,3 +290,15 @@ fn mutated_dicom_seeds_never_panic_nor_ask_for_huge_allocations() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_dicom_whose_jpeg_is_larger_than_its_header_says_is_refused_before_dicom_rs_decodes_it() {
+    // Found by dicom_inventory: Rows/Columns smaller than the JPEG's own
+    // frame; dicom-rs copied the decoded JPEG past the end of its buffer.
+    let bytes = read("dicom_inventory/crash-jpeg-larger-than-header.dcm");
+    let err = veil::image_io::decode_upright(&bytes, &harness::DECODE_LIMITS)
+        .expect_err("the JPEG and the header disagree");
+    let msg = err.to_string();
+    assert!(msg.contains("JPEG pixel data: the JPEG is"), "{msg}");
+    assert!(!msg.contains("the pixel decoder failed"), "{msg}");
+}

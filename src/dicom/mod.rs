@@ -296,6 +296,9 @@ fn pixels(p: &Parsed, s: Shape) -> Result<DynamicImage, DecodeError> {
     if p.layout.transfer_syntax == RLE {
         check_rle(p, s).map_err(|e| corrupt(format!("RLE pixel data: {e}")))?;
     }
+    if p.layout.transfer_syntax.starts_with("1.2.840.10008.1.2.4.") {
+        check_jpeg_frame(p, s).map_err(|e| corrupt(format!("JPEG pixel data: {e}")))?;
+    }
     // Containment: a third-party decoder that panics on a crafted file
     // (dicom-rs's RLE decoder indexed past a short segment until
     // `check_rle` ran first) fails this one file, not the whole run.
@@ -370,6 +373,64 @@ fn check_rle(p: &Parsed, s: Shape) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The JPEG in the pixel data is the picture the header describes: its
+/// frame header (SOFn) gives the same width, height and number of
+/// components, and a precision that fits Bits Allocated. dicom-rs copies
+/// the decoded JPEG into a buffer sized from the header and indexes past
+/// it when they differ (found by fuzzing), so it only sees JPEGs that agree.
+fn check_jpeg_frame(p: &Parsed, s: Shape) -> Result<(), String> {
+    use dicom_core::value::Value;
+    let e = p.obj.element(tags::PIXEL_DATA).map_err(|e| e.to_string())?;
+    let Value::PixelSequence(seq) = e.value() else {
+        return Err("not encapsulated".into());
+    };
+    let jpeg = seq.fragments().first().ok_or("no fragment")?;
+    if !jpeg.starts_with(&[0xFF, 0xD8]) {
+        return Err("the first fragment does not start a JPEG (no SOI)".into());
+    }
+    let mut at = 2;
+    loop {
+        // Fill bytes (0xFF runs) may precede a marker.
+        while jpeg.get(at) == Some(&0xFF) && jpeg.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let (Some(&0xFF), Some(&marker)) = (jpeg.get(at), jpeg.get(at + 1)) else {
+            return Err("no frame header (SOF) before the end of the first fragment".into());
+        };
+        let len = jpeg
+            .get(at + 2..at + 4)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+            .ok_or("a segment header is cut off")?;
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            let f = jpeg
+                .get(at + 4..at + 10)
+                .ok_or("the frame header is cut off")?;
+            let precision = u32::from(f[0]);
+            let height = u32::from(u16::from_be_bytes([f[1], f[2]]));
+            let width = u32::from(u16::from_be_bytes([f[3], f[4]]));
+            let components = u32::from(f[5]);
+            if (width, height, components) != (s.width, s.height, s.samples) {
+                return Err(format!(
+                    "the JPEG is {width}x{height} with {components} component(s), the header says {}x{} with {}",
+                    s.width, s.height, s.samples
+                ));
+            }
+            if precision > s.bits_allocated {
+                return Err(format!(
+                    "{precision}-bit JPEG samples do not fit Bits Allocated {}",
+                    s.bits_allocated
+                ));
+            }
+            return Ok(());
+        }
+        if len < 2 {
+            return Err(format!("segment FF{marker:02X} has length {len}"));
+        }
+        at += 2 + len;
+    }
 }
 
 /// How many bytes a PackBits segment decodes to (stopping once `enough`),
