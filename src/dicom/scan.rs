@@ -208,6 +208,45 @@ impl Walk<'_> {
         }
     }
 
+    /// A value of a fixed-size VR (US, SL, FD, OW ...) is a whole number of
+    /// its units: dicom-parser reads whole units and would lose its place
+    /// in the file on the rest (and then read a length from the middle of
+    /// a value: found by fuzzing).
+    fn check_unit(
+        &self,
+        at: usize,
+        tag: (u16, u16),
+        explicit: bool,
+        len: u32,
+    ) -> Result<(), String> {
+        let vr: Option<String> = if explicit {
+            self.b
+                .get(at + 4..at + 6)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        } else {
+            self.dict
+                .by_tag(Tag(tag.0, tag.1))
+                .and_then(|e| match e.vr {
+                    VirtualVr::Exact(vr) => Some(vr.to_string().to_string()),
+                    _ => None,
+                })
+        };
+        let unit = match vr.as_deref() {
+            Some("US" | "SS" | "OW") => 2,
+            Some("UL" | "SL" | "FL" | "AT" | "OF" | "OL") => 4,
+            Some("FD" | "OD" | "SV" | "UV" | "OV") => 8,
+            _ => 1,
+        };
+        if !len.is_multiple_of(unit) {
+            return Err(format!(
+                "element {} at byte {at} has {len} bytes, not a whole number of its {}-byte values",
+                tag_name(tag),
+                unit
+            ));
+        }
+        Ok(())
+    }
+
     /// Is `tag` a sequence by the standard dictionary (for implicit VR)?
     fn is_sequence(&self, tag: (u16, u16)) -> bool {
         self.dict
@@ -266,6 +305,9 @@ impl Walk<'_> {
                     8,
                 )
             };
+            if len != UNDEFINED {
+                self.check_unit(at, tag, explicit, len)?;
+            }
             let start = at + header;
             if len == UNDEFINED {
                 at = if tag == PIXEL_DATA && explicit {
@@ -467,6 +509,23 @@ mod tests {
         assert!(e.contains("no valid VR"), "{e}");
         let l = scan(&file(IMPLICIT_LE, &body)).expect("implicit");
         assert_eq!(l.elements, 2);
+    }
+
+    #[test]
+    fn a_fixed_size_value_of_an_odd_length_is_refused() {
+        // (0028,0010) Rows as US with 3 bytes: the parser would lose its place.
+        let body = explicit(0x0028, 0x0010, b"US", &[1, 0, 0]);
+        let e = scan(&file(EXPLICIT_LE, &body)).unwrap_err();
+        assert!(e.contains("not a whole number of its 2-byte values"), "{e}");
+        let body = explicit(0x0040, 0x1001, b"SL", &[0; 10]);
+        assert!(scan(&file(EXPLICIT_LE, &body)).is_err());
+        assert!(
+            scan(&file(
+                EXPLICIT_LE,
+                &explicit(0x0028, 0x0010, b"US", &[1, 0])
+            ))
+            .is_ok()
+        );
     }
 
     #[test]
