@@ -302,3 +302,17 @@ fn a_dicom_whose_jpeg_is_larger_than_its_header_says_is_refused_before_dicom_rs_
     assert!(msg.contains("JPEG pixel data: the JPEG is"), "{msg}");
     assert!(!msg.contains("the pixel decoder failed"), "{msg}");
 }
+
+#[test]
+fn an_rle_dicom_with_two_fragments_for_its_one_frame_is_refused_before_dicom_rs_decodes_it() {
+    // Found by dicom_inventory: Number of Frames edited from 2 to 1 and the
+    // second fragment overwritten; dicom-rs indexed past a short segment.
+    let bytes = read("dicom_inventory/crash-rle-two-fragments-one-frame.dcm");
+    let err = veil::image_io::decode_upright(&bytes, &harness::DECODE_LIMITS)
+        .expect_err("one frame in two fragments");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("RLE pixel data: 2 fragments for one frame"),
+        "{msg}"
+    );
+}

@@ -340,7 +340,14 @@ fn check_rle(p: &Parsed, s: Shape) -> Result<(), String> {
     let Value::PixelSequence(seq) = e.value() else {
         return Err("not encapsulated".into());
     };
-    let fragment = seq.fragments().first().ok_or("no fragment")?;
+    // One frame, one fragment (PS3.5 G.2); dicom-rs decodes others too.
+    let fragments = seq.fragments();
+    let [fragment] = &fragments[..] else {
+        return Err(format!(
+            "{} fragments for one frame (RLE puts each frame in exactly one)",
+            fragments.len()
+        ));
+    };
     let u32_at = |at: usize| {
         fragment
             .get(at..at + 4)
