@@ -342,7 +342,7 @@ fn check_rle(p: &Parsed, s: Shape) -> Result<(), String> {
     };
     // One frame, one fragment (PS3.5 G.2); dicom-rs decodes others too.
     let fragments = seq.fragments();
-    let [fragment] = &fragments[..] else {
+    let [fragment] = fragments else {
         return Err(format!(
             "{} fragments for one frame (RLE puts each frame in exactly one)",
             fragments.len()
