@@ -229,7 +229,10 @@ pub fn inventory_file(bytes: &[u8], p: &super::Parsed) -> (Vec<MetadataFinding>,
     // A JPEG inside the pixel data can carry its own EXIF (GPS, dates,
     // serials) or comments: listed too, though the output never keeps it
     // (it is re-encoded from the decoded pixels).
-    if let Some(fragment) = first_fragment(&p.obj).filter(|f| f.starts_with(&[0xFF, 0xD8])) {
+    if let Some(fragment) = super::fragments(&p.obj)
+        .and_then(<[_]>::first)
+        .filter(|f| f.starts_with(&[0xFF, 0xD8]))
+    {
         let inner = crate::metadata::inventory(fragment);
         for f in inner.findings {
             let field = format!("PixelData JPEG › {} {}", f.group, f.field);
@@ -244,14 +247,6 @@ pub fn inventory_file(bytes: &[u8], p: &super::Parsed) -> (Vec<MetadataFinding>,
     }
     c.findings.sort_by_key(|(r, _)| *r);
     (c.findings.into_iter().map(|(_, f)| f).collect(), warnings)
-}
-
-/// The first fragment of encapsulated pixel data, if any.
-fn first_fragment(obj: &InMemDicomObject) -> Option<&[u8]> {
-    match obj.element_opt(Tag(0x7FE0, 0x0010)).ok()??.value() {
-        Value::PixelSequence(seq) => seq.fragments().first().map(Vec::as_slice),
-        _ => None,
-    }
 }
 
 /// What the 128-byte preamble holds when it is not all zero (it is free

@@ -329,19 +329,23 @@ fn convert(p: &Parsed, s: Shape) -> Result<DynamicImage, DecodeError> {
         .map_err(|e| corrupt(format!("the pixel data does not convert to a picture: {e}")))
 }
 
+/// The fragments of encapsulated Pixel Data; `None` when it is absent or
+/// native.
+pub fn fragments(obj: &InMemDicomObject) -> Option<&[Vec<u8>]> {
+    match obj.element_opt(tags::PIXEL_DATA).ok()??.value() {
+        dicom_core::value::Value::PixelSequence(seq) => Some(seq.fragments()),
+        _ => None,
+    }
+}
+
 /// An RLE fragment (PS3.5 Annex G) holds what its header claims: one
 /// segment per sample byte, offsets in order inside the fragment, each
 /// segment's PackBits runs complete and decoding to at least a byte per
 /// pixel. dicom-rs's decoder indexes past a short segment, so it only ever
 /// sees fragments that pass.
 fn check_rle(p: &Parsed, s: Shape) -> Result<(), String> {
-    use dicom_core::value::Value;
-    let e = p.obj.element(tags::PIXEL_DATA).map_err(|e| e.to_string())?;
-    let Value::PixelSequence(seq) = e.value() else {
-        return Err("not encapsulated".into());
-    };
     // One frame, one fragment (PS3.5 G.2); dicom-rs decodes others too.
-    let fragments = seq.fragments();
+    let fragments = fragments(&p.obj).ok_or("not encapsulated")?;
     let [fragment] = fragments else {
         return Err(format!(
             "{} fragments for one frame (RLE puts each frame in exactly one)",
@@ -388,12 +392,10 @@ fn check_rle(p: &Parsed, s: Shape) -> Result<(), String> {
 /// the decoded JPEG into a buffer sized from the header and indexes past
 /// it when they differ (found by fuzzing), so it only sees JPEGs that agree.
 fn check_jpeg_frame(p: &Parsed, s: Shape) -> Result<(), String> {
-    use dicom_core::value::Value;
-    let e = p.obj.element(tags::PIXEL_DATA).map_err(|e| e.to_string())?;
-    let Value::PixelSequence(seq) = e.value() else {
-        return Err("not encapsulated".into());
-    };
-    let jpeg = seq.fragments().first().ok_or("no fragment")?;
+    let jpeg = fragments(&p.obj)
+        .ok_or("not encapsulated")?
+        .first()
+        .ok_or("no fragment")?;
     if !jpeg.starts_with(&[0xFF, 0xD8]) {
         return Err("the first fragment does not start a JPEG (no SOI)".into());
     }
