@@ -27,7 +27,7 @@ fn ingest_steps(c: &mut Criterion) {
     let rgb = image::load_from_memory(&jpeg).expect("decode").to_rgb8();
     for engine in ["rustface", "centerface", "both"] {
         let policy = DetectorPolicy {
-            engine: engine.into(),
+            engine: engine.parse().expect("an engine name"),
             ..DetectorPolicy::default()
         };
         let detector = from_policy(&policy)

@@ -345,7 +345,7 @@ fn main() -> Result<()> {
     });
     for engine in ["rustface", "centerface"] {
         let detector = from_policy(&DetectorPolicy {
-            engine: engine.into(),
+            engine: engine.parse()?,
             ..DetectorPolicy::default()
         })?
         .context("an engine")?;

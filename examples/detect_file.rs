@@ -14,10 +14,9 @@ use veil::policy::DetectorPolicy;
 fn main() -> Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut policy = DetectorPolicy::default();
-    if let Some(first) = args.first()
-        && matches!(first.as_str(), "rustface" | "centerface" | "both")
-    {
-        policy.engine = args.remove(0);
+    if let Some(engine) = args.first().and_then(|a| a.parse().ok()) {
+        policy.engine = engine;
+        args.remove(0);
     }
     let text = match args.first().and_then(|a| a.strip_prefix("text")) {
         Some(side) => {

@@ -55,7 +55,7 @@ fn main() -> Result<()> {
     println!("|---|---|---|---|---|");
     for engine in ["rustface", "centerface"] {
         let policy = DetectorPolicy {
-            engine: engine.into(),
+            engine: engine.parse()?,
             ..DetectorPolicy::default()
         };
         let detector = from_policy(&policy)?.context("no detector")?;

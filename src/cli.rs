@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive), shell completions and man page.
 
+use crate::checklist::Gate;
 use crate::item::ItemState;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -205,8 +206,8 @@ pub struct ApproveArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Gates attested with this approval: reflections, edges, identifiers.
-    #[arg(long, value_delimiter = ',')]
-    pub attest: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_attested)]
+    pub attest: Vec<Gate>,
     /// Also flag the items high-stakes (they then need a second reviewer).
     #[arg(long)]
     pub high_stakes: bool,
@@ -279,6 +280,21 @@ pub struct DemoArgs {
 
 fn parse_state(s: &str) -> Result<ItemState, String> {
     s.parse()
+}
+
+/// A gate the reviewer may attest (`--attest`), or why not.
+fn parse_attested(s: &str) -> Result<Gate, String> {
+    let name = s.trim().to_ascii_lowercase();
+    match Gate::from_name(&name) {
+        Some(g) if Gate::ATTESTED.contains(&g) => Ok(g),
+        Some(g) => Err(format!(
+            "Veil measures the {g} gate; only reflections, edges and identifiers can be attested"
+        )),
+        None => Err(format!(
+            "'{}' is not a gate (reflections, edges, identifiers)",
+            crate::text::printable(&name, 40)
+        )),
+    }
 }
 
 /// Write completions for `shell` to `out`.

@@ -3,97 +3,10 @@
 //! The review screen, `approve` and `approve --batch` all call [`evaluate`],
 //! so no path skips a gate. Pure: no I/O.
 
+pub use crate::checklist::{Gate, GateMethod};
 use crate::item::{Edge, Item, MaskKind};
 use crate::policy::Policy;
 use serde::Serialize;
-use std::fmt;
-
-/// A checklist gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Gate {
-    /// Every mask seen fully in view at ≥ the minimum zoom (measured).
-    Zoom,
-    /// The compressed/mobile preview of the current masks was seen (measured).
-    Preview,
-    /// The rendered output's bytes passed the container allowlist (measured).
-    Metadata,
-    /// Reflections (glasses, windows, screens) checked (attested).
-    Reflections,
-    /// Image edges and partial figures checked (attested).
-    Edges,
-    /// Non-face identifiers (tattoos, wristbands, labels, screens) checked (attested).
-    Identifiers,
-    /// A second, different reviewer approved (high-stakes items only).
-    SecondReviewer,
-}
-
-/// How a gate is satisfied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GateMethod {
-    Measured,
-    Attested,
-}
-
-impl Gate {
-    pub const ALL: [Gate; 7] = [
-        Gate::Zoom,
-        Gate::Preview,
-        Gate::Metadata,
-        Gate::Reflections,
-        Gate::Edges,
-        Gate::Identifiers,
-        Gate::SecondReviewer,
-    ];
-
-    /// Gates a reviewer attests, in the order keys 1–9 toggle them.
-    pub const ATTESTED: [Gate; 3] = [Gate::Reflections, Gate::Edges, Gate::Identifiers];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Gate::Zoom => "zoom",
-            Gate::Preview => "preview",
-            Gate::Metadata => "metadata",
-            Gate::Reflections => "reflections",
-            Gate::Edges => "edges",
-            Gate::Identifiers => "identifiers",
-            Gate::SecondReviewer => "second_reviewer",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Gate> {
-        Gate::ALL.into_iter().find(|g| g.as_str() == name)
-    }
-
-    pub fn method(self) -> GateMethod {
-        match self {
-            Gate::Reflections | Gate::Edges | Gate::Identifiers => GateMethod::Attested,
-            Gate::Zoom | Gate::Preview | Gate::Metadata | Gate::SecondReviewer => {
-                GateMethod::Measured
-            }
-        }
-    }
-
-    /// One line for the checklist.
-    pub fn title(self) -> &'static str {
-        match self {
-            Gate::Zoom => "every mask seen at minimum zoom",
-            Gate::Preview => "compressed/mobile preview seen",
-            Gate::Metadata => "output bytes carry no metadata",
-            Gate::Reflections => "reflections checked",
-            Gate::Edges => "edges and partial figures checked",
-            Gate::Identifiers => "non-face identifiers checked",
-            Gate::SecondReviewer => "second, different reviewer",
-        }
-    }
-}
-
-impl fmt::Display for Gate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What the caller knows beyond the item: who is approving now, what they
 /// attest on the command line, and who approved before.
@@ -152,13 +65,17 @@ impl GateReport {
         self.statuses.iter().find(|s| s.gate == gate)
     }
 
-    /// `zoom (mask 2 not seen at 2.0x); preview (not seen)`.
-    pub fn unmet_summary(&self) -> String {
+    /// One line per unmet gate: `zoom (mask #2 not seen at 2.0x)`.
+    pub fn unmet_lines(&self) -> Vec<String> {
         self.unmet()
             .iter()
             .map(|s| format!("{} ({})", s.gate, s.detail))
-            .collect::<Vec<_>>()
-            .join("; ")
+            .collect()
+    }
+
+    /// The unmet gates on one line, `; ` between them.
+    pub fn unmet_summary(&self) -> String {
+        self.unmet_lines().join("; ")
     }
 }
 
@@ -167,10 +84,7 @@ pub fn is_high_stakes(item: &Item, policy: &Policy) -> bool {
     let hs = &policy.high_stakes;
     item.high_stakes
         || (hs.faces_at_least > 0 && item.faces_found() >= hs.faces_at_least as usize)
-        || item
-            .masks
-            .iter()
-            .any(|m| hs.mask_kinds.iter().any(|k| k == m.kind.as_str()))
+        || item.masks.iter().any(|m| hs.mask_kinds.contains(&m.kind))
 }
 
 /// Decide every gate for `item` under `policy`.
@@ -178,7 +92,7 @@ pub fn evaluate(item: &Item, policy: &Policy, ctx: &GateContext<'_>) -> GateRepo
     let high_stakes = is_high_stakes(item, policy);
     let required = |g: Gate| match g {
         Gate::SecondReviewer => high_stakes && policy.high_stakes.second_reviewer,
-        g => policy.gates.required.iter().any(|r| r == g.as_str()),
+        g => policy.gates.required.contains(&g),
     };
     let digest = item.masks_digest();
     let statuses = Gate::ALL
@@ -202,7 +116,6 @@ pub fn evaluate(item: &Item, policy: &Policy, ctx: &GateContext<'_>) -> GateRepo
                 Gate::Reflections => attested_gate(item, ctx, gate),
                 Gate::Identifiers => {
                     let (met, detail) = attested_gate(item, ctx, gate);
-                    // Not "; ": the station splits refusals on it.
                     (met, format!("{detail}, {}", text_proposals(item, policy)))
                 }
                 Gate::Edges => {
@@ -255,7 +168,7 @@ fn zoom_gate(item: &Item, policy: &Policy) -> (bool, String) {
 }
 
 fn attested_gate(item: &Item, ctx: &GateContext<'_>, gate: Gate) -> (bool, String) {
-    if let Some(a) = item.gates.attested.get(gate.as_str()) {
+    if let Some(a) = item.gates.attested.get(&gate) {
         (true, format!("attested by {} at {}", a.reviewer, a.at))
     } else if ctx.attest_now.contains(&gate) {
         (true, "attested with this approval".into())
@@ -335,47 +248,8 @@ pub fn edges_unseen(item: &Item) -> Vec<Edge> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::item::fixtures::{item, with_all_evidence as all_evidence};
     use crate::item::*;
-
-    fn item() -> Item {
-        Item {
-            format: "jpeg".into(),
-            width: 100,
-            height: 80,
-            ..Item::pending("abc", "/x".as_ref(), &"00".repeat(32), 1, "t")
-        }
-    }
-
-    fn all_evidence(it: &mut Item) {
-        for m in &mut it.masks {
-            m.zoom_check = Some(ZoomCheck {
-                seal: None,
-                zoom_pct: 200,
-                at: "t".into(),
-                reviewer: None,
-            });
-        }
-        let d = it.masks_digest();
-        it.gates.preview_seen = Some(PreviewSeen {
-            seal: None,
-            masks_digest: d.clone(),
-            at: "t".into(),
-        });
-        it.gates.output_check = Some(OutputCheck {
-            masks_digest: d,
-            output_sha256: "ab".repeat(32),
-            at: "t".into(),
-        });
-        for g in Gate::ATTESTED {
-            it.gates.attested.insert(
-                g.as_str().into(),
-                Attestation {
-                    reviewer: "r".into(),
-                    at: "t".into(),
-                },
-            );
-        }
-    }
 
     #[test]
     fn a_fresh_item_is_refused_naming_every_unmet_gate() {
@@ -473,7 +347,7 @@ mod tests {
         let mut it = item();
         it.add_mask(MaskKind::Face, Rect::new(1, 1, 10, 10), MaskOrigin::Manual);
         let mut p = Policy::default();
-        p.gates.required = vec!["metadata".into()];
+        p.gates.required = vec![Gate::Metadata];
         let mut r = evaluate(&it, &p, &GateContext::default());
         assert_eq!(
             r.unmet_summary(),

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use crate::mask_kind::MaskKind;
+
 /// Version of the item file format.
 pub const ITEM_FORMAT: u32 = 1;
 
@@ -89,68 +91,6 @@ impl std::str::FromStr for ItemState {
                     ItemState::ALL.map(|s| s.as_str()).join(", ")
                 )
             })
-    }
-}
-
-/// What a mask hides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum MaskKind {
-    Face,
-    /// Badges, wristbands, chart labels.
-    Identifier,
-    Screen,
-    Tattoo,
-    Reflection,
-    Other,
-}
-
-impl MaskKind {
-    /// All kinds, in the order `t` cycles through them.
-    pub const ALL: [MaskKind; 6] = [
-        MaskKind::Face,
-        MaskKind::Identifier,
-        MaskKind::Screen,
-        MaskKind::Tattoo,
-        MaskKind::Reflection,
-        MaskKind::Other,
-    ];
-
-    /// The name used in files and on screen.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MaskKind::Face => "face",
-            MaskKind::Identifier => "identifier",
-            MaskKind::Screen => "screen",
-            MaskKind::Tattoo => "tattoo",
-            MaskKind::Reflection => "reflection",
-            MaskKind::Other => "other",
-        }
-    }
-
-    /// The one letter that labels this kind's outlines on screen (colour
-    /// alone does not tell kinds apart: colour-blind operators, `mono`).
-    pub fn letter(self) -> char {
-        match self {
-            MaskKind::Face => 'F',
-            MaskKind::Identifier => 'I',
-            MaskKind::Screen => 'S',
-            MaskKind::Tattoo => 'T',
-            MaskKind::Reflection => 'R',
-            MaskKind::Other => 'O',
-        }
-    }
-
-    /// The kind after this one in the cycle.
-    pub fn next(self) -> MaskKind {
-        let i = MaskKind::ALL.iter().position(|k| *k == self).unwrap_or(0);
-        MaskKind::ALL[(i + 1) % MaskKind::ALL.len()]
-    }
-}
-
-impl fmt::Display for MaskKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -257,17 +197,25 @@ pub enum MaskOrigin {
     Manual,
 }
 
+/// The text detector, as items and the masks it proposes name it (its
+/// model's package and version: a new model is a new name). Here, beside
+/// the origins it classifies, so items need nothing of the detectors.
+pub const TEXT_DETECTOR_NAME: &str = "ppocr-v4-det-rapidocr-1.4.4";
+
+/// The proposer of the masks placed over a DICOM's annotation bands.
+pub const DICOM_BAND_PROPOSER: &str = "dicom-annotation-bands";
+
 impl MaskOrigin {
     /// Proposed by the text detector.
     pub fn is_text(&self) -> bool {
         matches!(self, MaskOrigin::Detector { detector, .. }
-            if detector == crate::detect::TEXT_DETECTOR_NAME)
+            if detector == TEXT_DETECTOR_NAME)
     }
 
     /// Proposed over a DICOM's annotation bands (not found: placed).
     pub fn is_dicom_band(&self) -> bool {
         matches!(self, MaskOrigin::Detector { detector, .. }
-            if detector == crate::dicom::BAND_PROPOSER)
+            if detector == DICOM_BAND_PROPOSER)
     }
 
     /// Proposed by a face detector.
@@ -500,7 +448,7 @@ pub struct GateEvidence {
     pub preview_seen: Option<PreviewSeen>,
     /// Attested gates by name (`reflections`, `edges`, `identifiers`).
     #[serde(default)]
-    pub attested: BTreeMap<String, Attestation>,
+    pub attested: BTreeMap<crate::checklist::Gate, Attestation>,
     /// The last render whose bytes passed the container allowlist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_check: Option<OutputCheck>,
@@ -556,7 +504,7 @@ pub struct Item {
     /// What a DICOM original's header gives its output (new UIDs, the
     /// date, the modality), when the original is DICOM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dicom: Option<crate::dicom::DicomSource>,
+    pub dicom: Option<crate::dicom_source::DicomSource>,
     pub masks: Vec<Mask>,
     /// Next mask id to hand out.
     pub next_mask_id: u32,
@@ -829,6 +777,56 @@ pub fn orientation_swaps_axes(orientation: u8) -> bool {
 /// The item id for an original with this SHA-256 (hex).
 pub fn item_id_for(sha256_hex: &str) -> String {
     sha256_hex.chars().take(16).collect()
+}
+
+/// Items for the library's unit tests: one fixture, not one per module.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+    use crate::checklist::Gate;
+
+    /// A pending 100×80 JPEG item with no masks.
+    pub(crate) fn item() -> Item {
+        Item {
+            format: "jpeg".into(),
+            width: 100,
+            height: 80,
+            ..Item::pending("abc", "/x".as_ref(), &"00".repeat(32), 1, "t")
+        }
+    }
+
+    /// Every gate's evidence for the item's current masks: each mask seen
+    /// at 2×, the preview seen, the output checked, every attested gate.
+    pub(crate) fn with_all_evidence(it: &mut Item) {
+        for m in &mut it.masks {
+            m.zoom_check = Some(ZoomCheck {
+                seal: None,
+                zoom_pct: 200,
+                at: "t".into(),
+                reviewer: None,
+            });
+        }
+        let d = it.masks_digest();
+        it.gates.preview_seen = Some(PreviewSeen {
+            seal: None,
+            masks_digest: d.clone(),
+            at: "t".into(),
+        });
+        it.gates.output_check = Some(OutputCheck {
+            masks_digest: d,
+            output_sha256: "ab".repeat(32),
+            at: "t".into(),
+        });
+        for g in Gate::ATTESTED {
+            it.gates.attested.insert(
+                g,
+                Attestation {
+                    reviewer: "r".into(),
+                    at: "t".into(),
+                },
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,11 +5,16 @@
 //! approve (render, check, release) → signed ledger → `verify`.
 
 pub mod admin;
+pub mod audit;
+pub mod checklist;
 pub mod cli;
 pub mod clock;
+pub mod colour;
 pub mod commands;
+pub mod decoded;
 pub mod detect;
 pub mod dicom;
+pub mod dicom_source;
 pub mod gates;
 pub mod heif;
 pub mod image_io;
@@ -17,6 +22,7 @@ pub mod ingest;
 pub mod item;
 pub mod keys;
 pub mod ledger;
+pub mod mask_kind;
 pub mod memory;
 pub mod metadata;
 pub mod policy;

@@ -16,7 +16,6 @@
 //! `ingest_memory_mib` (or one photo's plan when a single photo is larger);
 //! an administrator sizes `max_alloc_mib` so that sum fits the machine.
 
-use crate::image_io::DecodeError;
 use crate::policy::Limits;
 
 const MIB: u64 = 1024 * 1024;
@@ -121,7 +120,7 @@ impl MemoryPlan {
 
     /// Refuse the image when `step` would need more than the policy allows.
     /// Ingest accepts a photo for every later step, so it checks the largest.
-    pub fn check(&self, step: Step, limits: &Limits) -> Result<(), DecodeError> {
+    pub fn check(&self, step: Step, limits: &Limits) -> Result<(), OverPlan> {
         let limit = limits.max_alloc_bytes();
         let steps: &[Step] = match step {
             Step::Ingest => &[Step::Ingest, Step::Render, Step::Review],
@@ -129,7 +128,7 @@ impl MemoryPlan {
             Step::Review => &[Step::Review],
         };
         match steps.iter().find(|s| self.peak(**s) > limit) {
-            Some(&over) => Err(DecodeError::OverMemoryPlan {
+            Some(&over) => Err(OverPlan {
                 step: over.doing(),
                 what: over.holds(),
                 width: self.width,
@@ -140,6 +139,23 @@ impl MemoryPlan {
             None => Ok(()),
         }
     }
+}
+
+/// An image refused because a step would need more memory than the
+/// policy's `max_alloc_mib`: which step, what it holds, how much.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{step} this {width}x{height} image would need about {needed_mib} MiB ({what}), over the policy's max_alloc_mib of {limit_mib}; raise it in veil.toml's [limits] if every process that may run at once has that much"
+)]
+pub struct OverPlan {
+    /// The step, in words ("reviewing").
+    pub step: &'static str,
+    /// What that step holds at its peak.
+    pub what: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub needed_mib: u64,
+    pub limit_mib: u64,
 }
 
 #[cfg(test)]

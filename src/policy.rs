@@ -1,6 +1,9 @@
 //! The policy (`veil.toml`): detector settings, decode limits, output,
 //! redaction mode, gates and high-stakes rules. Pure: parsing and defaults.
 
+use crate::checklist::Gate;
+use crate::colour::Rgb;
+use crate::mask_kind::MaskKind;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -24,8 +27,8 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectorPolicy {
-    /// `rustface`, `centerface`, `both` (their union), or `none` to skip detection.
-    pub engine: String,
+    /// Which face detector runs.
+    pub engine: Engine,
     /// rustface: smallest face searched for, in pixels of the upright image
     /// (≥ 20). CenterFace's smallest follows from `centerface_max_side`.
     pub min_face_size: u32,
@@ -177,6 +180,68 @@ pub enum Naming {
     Sequential,
 }
 
+/// Which face detector ingest runs; the names are the policy's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum Engine {
+    /// Rustface (SeetaFace cascade).
+    Rustface,
+    /// CenterFace (embedded ONNX, tiled pyramid).
+    Centerface,
+    /// Both, their boxes united.
+    Both,
+    /// No face detection.
+    None,
+}
+
+impl Engine {
+    /// Every engine, as `veil.toml` names them.
+    pub const ALL: [Engine; 4] = [
+        Engine::Rustface,
+        Engine::Centerface,
+        Engine::Both,
+        Engine::None,
+    ];
+
+    /// The name in `veil.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Rustface => "rustface",
+            Engine::Centerface => "centerface",
+            Engine::Both => "both",
+            Engine::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = UnknownEngine;
+    fn from_str(s: &str) -> Result<Engine, UnknownEngine> {
+        Engine::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| UnknownEngine(s.to_string()))
+    }
+}
+
+impl TryFrom<String> for Engine {
+    type Error = UnknownEngine;
+    fn try_from(s: String) -> Result<Engine, UnknownEngine> {
+        s.parse()
+    }
+}
+
+/// Why a name is not a detector engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a detector (rustface, centerface, both, none)")]
+pub struct UnknownEngine(pub String);
+
 /// Output settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -187,9 +252,9 @@ pub struct OutputPolicy {
     pub naming: Naming,
     pub redaction: RedactionMode,
     /// Fill colour for masks, `#rrggbb`.
-    pub fill: String,
+    pub fill: Rgb,
     /// Background that transparent pixels are flattened onto, `#rrggbb`.
-    pub background: String,
+    pub background: Rgb,
 }
 
 /// Gate settings: which gates approval requires.
@@ -198,9 +263,9 @@ pub struct OutputPolicy {
 pub struct GatePolicy {
     /// Minimum zoom (relative to fit) at which a zone counts as seen.
     pub min_zoom: f64,
-    /// Gates approval requires, by name: zoom, preview, metadata,
-    /// reflections, edges, identifiers.
-    pub required: Vec<String>,
+    /// Gates approval requires: zoom, preview, metadata, reflections,
+    /// edges, identifiers.
+    pub required: Vec<Gate>,
 }
 
 /// When an item needs a second, different reviewer.
@@ -212,7 +277,7 @@ pub struct HighStakesPolicy {
     /// Flag automatically when the detector found at least this many faces (0: never).
     pub faces_at_least: u32,
     /// Flag automatically when a mask of one of these kinds exists.
-    pub mask_kinds: Vec<String>,
+    pub mask_kinds: Vec<MaskKind>,
 }
 
 /// Review-station defaults.
@@ -226,7 +291,7 @@ pub struct ReviewPolicy {
 impl Default for DetectorPolicy {
     fn default() -> Self {
         DetectorPolicy {
-            engine: "centerface".into(),
+            engine: Engine::Centerface,
             min_face_size: 20,
             score_threshold: 2.0,
             pyramid_scale_factor: 0.8,
@@ -280,8 +345,8 @@ impl Default for OutputPolicy {
             jpeg_quality: 92,
             naming: Naming::Random,
             redaction: RedactionMode::Solid,
-            fill: "#000000".into(),
-            background: "#ffffff".into(),
+            fill: Rgb::new([0, 0, 0]),
+            background: Rgb::new([255, 255, 255]),
         }
     }
 }
@@ -290,10 +355,9 @@ impl Default for GatePolicy {
     fn default() -> Self {
         GatePolicy {
             min_zoom: 2.0,
-            required: crate::gates::Gate::ALL
-                .iter()
-                .filter(|g| **g != crate::gates::Gate::SecondReviewer)
-                .map(|g| g.as_str().to_string())
+            required: Gate::ALL
+                .into_iter()
+                .filter(|g| *g != Gate::SecondReviewer)
                 .collect(),
         }
     }
@@ -304,7 +368,7 @@ impl Default for HighStakesPolicy {
         HighStakesPolicy {
             second_reviewer: true,
             faces_at_least: 0,
-            mask_kinds: vec!["tattoo".into()],
+            mask_kinds: vec![MaskKind::Tattoo],
         }
     }
 }
@@ -333,7 +397,21 @@ impl Policy {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let msg = e.message().trim().to_string();
+            let mut msg = e.message().trim().to_string();
+            // A value the types refuse (a gate, mask kind, engine or colour
+            // misspelt) is named by its key too, as before they were types.
+            // toml keeps the key path private but prints it without input.
+            let mut bare = e.clone();
+            bare.set_input(None);
+            let key = bare
+                .to_string()
+                .lines()
+                .find_map(|l| Some(l.strip_prefix("in `")?.strip_suffix('`')?.to_string()));
+            if let Some(key) = key
+                && !msg.contains(&key)
+            {
+                msg = format!("{key}: {msg}");
+            }
             PolicyError::Parse(match line {
                 Some(l) => format!("line {l}: {msg}"),
                 None => msg,
@@ -347,18 +425,6 @@ impl Policy {
     pub fn validate(&self) -> Result<(), PolicyError> {
         let bad = |key, problem: String| Err(PolicyError::Invalid { key, problem });
         let d = &self.detector;
-        if !matches!(
-            d.engine.as_str(),
-            "rustface" | "centerface" | "both" | "none"
-        ) {
-            return bad(
-                "detector.engine",
-                format!(
-                    "'{}' is not a detector (rustface, centerface, both, none)",
-                    d.engine
-                ),
-            );
-        }
         if !(d.centerface_threshold > 0.0 && d.centerface_threshold < 1.0) {
             return bad(
                 "detector.centerface_threshold",
@@ -437,14 +503,6 @@ impl Policy {
                 format!("{} is outside 1–100", o.jpeg_quality),
             );
         }
-        for (key, value) in [
-            ("output.fill", &o.fill),
-            ("output.background", &o.background),
-        ] {
-            if parse_hex_colour(value).is_none() {
-                return bad(key, format!("'{value}' is not a colour like #000000"));
-            }
-        }
         let l = &self.limits;
         if [l.max_alloc_mib, l.max_file_mib, l.ingest_memory_mib].contains(&0)
             || l.max_width == 0
@@ -457,25 +515,6 @@ impl Policy {
                 "gates.min_zoom",
                 format!("{} must be at least 1.0", self.gates.min_zoom),
             );
-        }
-        for g in &self.gates.required {
-            if crate::gates::Gate::from_name(g).is_none() {
-                return bad(
-                    "gates.required",
-                    format!(
-                        "'{g}' is not a gate (one of: {})",
-                        crate::gates::Gate::ALL.map(|g| g.as_str()).join(", ")
-                    ),
-                );
-            }
-        }
-        for k in &self.high_stakes.mask_kinds {
-            if !crate::item::MaskKind::ALL.iter().any(|m| m.as_str() == k) {
-                return bad(
-                    "high_stakes.mask_kinds",
-                    format!("'{k}' is not a mask kind"),
-                );
-            }
         }
         if self.output.format == OutputFormat::Dicom {
             return bad(
@@ -494,12 +533,12 @@ impl Policy {
 
     /// The fill colour as RGB.
     pub fn fill_rgb(&self) -> [u8; 3] {
-        parse_hex_colour(&self.output.fill).unwrap_or([0, 0, 0])
+        self.output.fill.channels()
     }
 
     /// The flattening background as RGB.
     pub fn background_rgb(&self) -> [u8; 3] {
-        parse_hex_colour(&self.output.background).unwrap_or([255, 255, 255])
+        self.output.background.channels()
     }
 
     /// Minimum zoom in percent (200 = 2×), as evidence records it.
@@ -512,16 +551,6 @@ impl Policy {
         let json = serde_json::to_vec(self).unwrap_or_default();
         hex::encode(Sha256::digest(json))
     }
-}
-
-/// `#rrggbb` to RGB.
-pub fn parse_hex_colour(s: &str) -> Option<[u8; 3]> {
-    let h = s.strip_prefix('#')?;
-    if h.len() != 6 || !h.is_ascii() {
-        return None;
-    }
-    let p = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).ok();
-    Some([p(0)?, p(2)?, p(4)?])
 }
 
 /// The commented `veil.toml` that `veil init` writes; parses to the defaults.
@@ -688,5 +717,68 @@ mod tests {
         b.gates.min_zoom = 3.0;
         assert_ne!(a.digest(), b.digest());
         assert_eq!(a.digest(), Policy::default().digest());
+    }
+}
+#[cfg(test)]
+mod typed_names {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_name_is_refused_naming_its_line_key_and_the_choices() {
+        for (text, expected) in [
+            (
+                "[gates]\nrequired = [\"zoom\", \"zom\"]\n",
+                "line 2: gates.required: 'zom' is not a gate (one of: zoom, preview, metadata, reflections, edges, identifiers, second_reviewer)",
+            ),
+            (
+                "[high_stakes]\nmask_kinds = [\"tatoo\"]\n",
+                "line 2: high_stakes.mask_kinds: 'tatoo' is not a mask kind (one of: face, identifier, screen, tattoo, reflection, other)",
+            ),
+            (
+                "[detector]\nengine = \"yolo\"\n",
+                "line 2: detector.engine: 'yolo' is not a detector (rustface, centerface, both, none)",
+            ),
+            (
+                "\n[output]\nfill = \"red\"\n",
+                "line 3: output.fill: 'red' is not a colour like #000000",
+            ),
+        ] {
+            assert_eq!(Policy::from_toml(text).unwrap_err().to_string(), expected);
+        }
+    }
+
+    #[test]
+    fn names_are_parsed_once_into_their_types() {
+        let p = Policy::from_toml(
+            "[detector]\nengine = \"both\"\n[output]\nfill = \"#FF8000\"\n[gates]\nrequired = [\"edges\"]\n[high_stakes]\nmask_kinds = [\"face\", \"screen\"]\n",
+        )
+        .unwrap();
+        assert_eq!(p.detector.engine, Engine::Both);
+        assert_eq!(p.fill_rgb(), [255, 128, 0]);
+        assert_eq!(p.gates.required, [Gate::Edges]);
+        assert_eq!(p.high_stakes.mask_kinds, [MaskKind::Face, MaskKind::Screen]);
+    }
+
+    #[test]
+    fn the_digest_is_over_the_names_as_written() {
+        // The digests the string-typed policy gave (recorded in ledgers).
+        assert_eq!(
+            Policy::default().digest(),
+            "c7681c9e19bae124ab237701dd2198669d8b8c405237d6e8c49f5d5d5ccd1cfd"
+        );
+        let p = "[output]\nfill = \"#FFFFFF\"\n[high_stakes]\nmask_kinds=[\"face\"]\n";
+        assert_eq!(
+            Policy::from_toml(p).unwrap().digest(),
+            "76eaaf70906190dd136a7a8359d30249ccf00a4d64b9f67dd4db45d0fbd8270b"
+        );
+        // Digests recorded before the names were types must still match:
+        // the serialised form is the same text.
+        let json =
+            serde_json::to_string(&Policy::from_toml("[output]\nfill = \"#FFFFFF\"\n").unwrap())
+                .unwrap();
+        assert!(json.contains("\"fill\":\"#FFFFFF\""), "{json}");
+        assert!(json.contains("\"engine\":\"centerface\""), "{json}");
+        assert!(json.contains("\"required\":[\"zoom\",\"preview\",\"metadata\",\"reflections\",\"edges\",\"identifiers\"]"), "{json}");
+        assert!(json.contains("\"mask_kinds\":[\"tattoo\"]"), "{json}");
     }
 }

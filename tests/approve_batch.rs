@@ -78,7 +78,7 @@ fn approve_batch_never_approves_an_item_with_an_unmet_gate_and_names_each_unmet_
         .collect();
     assert_eq!(names.len(), 2, "one output and its certificate: {names:?}");
 
-    let v = ledger::verify_workspace(&f.ws, None, None).unwrap();
+    let v = veil::audit::verify_workspace(&f.ws, None, None).unwrap();
     assert_eq!(v.worst(), None, "{}", problems(&v));
 }
 
@@ -101,7 +101,7 @@ fn batch_entries_carry_one_batch_id_with_their_position_and_count() {
     for (i, b) in batch.iter().enumerate() {
         assert_eq!((b.id.as_str(), b.i, b.n), (id.as_str(), i as u64, 3));
     }
-    let v = ledger::verify_workspace(&f.ws, None, None).unwrap();
+    let v = veil::audit::verify_workspace(&f.ws, None, None).unwrap();
     assert_eq!(v.worst(), None, "{}", problems(&v));
 }
 
@@ -162,8 +162,8 @@ fn attesting_with_the_approval_records_who_attested_with_their_key() {
         .unwrap()
         .entry;
     let gates = entry.gates.unwrap();
-    let edges = gates.iter().find(|g| g.gate == "edges").unwrap();
-    assert_eq!(edges.method, "attested");
+    let edges = gates.iter().find(|g| g.gate.as_str() == "edges").unwrap();
+    assert_eq!(edges.method.as_str(), "attested");
     assert!(edges.met);
     assert!(
         edges.detail.contains(&f.a.fingerprint()),
@@ -172,7 +172,7 @@ fn attesting_with_the_approval_records_who_attested_with_their_key() {
     );
     let saved = f.ws.load_item(&item.id).unwrap();
     assert!(
-        saved.gates.attested["reflections"]
+        saved.gates.attested[&veil::gates::Gate::Reflections]
             .reviewer
             .contains(NAME_A)
     );

@@ -42,7 +42,7 @@ fn a_high_stakes_item_is_released_only_by_a_second_different_reviewer_with_the_s
     let again = release::approve(&f.ws, &f.a, &item.id, &[]).unwrap();
     match again {
         ApproveOutcome::Refused { unmet } => assert_eq!(
-            unmet,
+            unmet.join("; "),
             "second_reviewer (high-stakes: the second approval must come from a different reviewer)"
         ),
         other => panic!("same reviewer twice was not refused: {other:?}"),
@@ -74,7 +74,7 @@ fn a_high_stakes_item_is_released_only_by_a_second_different_reviewer_with_the_s
     );
     assert!(cert.contains("countersigned"), "{cert}");
 
-    let v = ledger::verify_workspace(&f.ws, None, None).unwrap();
+    let v = veil::audit::verify_workspace(&f.ws, None, None).unwrap();
     assert_eq!(v.worst(), None, "{}", problems(&v));
 }
 
@@ -133,7 +133,7 @@ fn an_approval_recorded_with_a_required_gate_unmet_is_caught_by_verify() {
         .entry;
     // Re-issue it with the preview gate unmet, signed by a trusted key.
     for g in e.gates.as_mut().unwrap() {
-        if g.gate == "preview" {
+        if g.gate.as_str() == "preview" {
             g.met = false;
         }
     }

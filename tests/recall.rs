@@ -23,7 +23,7 @@ const TEXT_FALSE_BOXES_CEILING: usize = 8;
 
 fn detector(engine: &str) -> Box<dyn Detector> {
     let policy = DetectorPolicy {
-        engine: engine.into(),
+        engine: engine.parse().expect("an engine name"),
         ..DetectorPolicy::default()
     };
     from_policy(&policy)
@@ -89,7 +89,7 @@ fn the_default_detector_finds_the_labelled_faces() {
     let default = DetectorPolicy::default().engine;
     let row = rows
         .iter()
-        .find(|r| r.detector == default)
+        .find(|r| r.detector == default.as_str())
         .expect("the default engine is one of those measured");
     assert!(
         row.recall() >= DEFAULT_RECALL_FLOOR,

@@ -216,7 +216,7 @@ fn a_rotated_photo_renders_upright_and_its_mask_lands_on_the_face() {
     let face = rect(&expected()["files"][name]["faces"][0]);
     let magenta = [255u8, 0, 255];
     let mut p = Policy::default();
-    p.output.fill = "#ff00ff".into();
+    p.output.fill = veil::colour::Rgb::new([0xff, 0x00, 0xff]);
     let near = |px: [u8; 3]| px.iter().zip(magenta).all(|(a, b)| a.abs_diff(b) <= 8);
 
     let out = render_item(&item_for(name, vec![mask(1, face)]), &p, None).expect("render");
@@ -307,7 +307,7 @@ fn a_transparent_png_pixel_renders_as_the_background_colour() {
     item.masks.clear();
     (item.width, item.height, item.orientation) = (8, 8, 1);
     let mut p = policy(OutputFormat::Png);
-    p.output.background = "#123456".into();
+    p.output.background = veil::colour::Rgb::new([0x12, 0x34, 0x56]);
     let out = render_from_bytes(&png, &item, &p, None).expect("render");
     let pixels = out.pixels().expect("decode");
     assert_eq!(pixels.get_pixel(2, 3).0, [0x12, 0x34, 0x56]);

@@ -27,7 +27,7 @@ fn released(f: &Fixture, n: u8) -> veil::item::Item {
 fn verify_anchored(f: &Fixture) -> veil::ledger::VerifyReport {
     let anchor =
         veil::trust::Anchor::parse(&std::fs::read_to_string(trust_file(f)).unwrap()).unwrap();
-    ledger::verify_workspace(&f.ws, None, Some(anchor)).unwrap()
+    veil::audit::verify_workspace(&f.ws, None, Some(anchor)).unwrap()
 }
 
 #[test]

@@ -4,14 +4,13 @@ use super::Exit;
 use crate::cli::{
     ApproveArgs, CertificateArgs, RejectArgs, ReviewerCommand, VerifyArgs, WithdrawArgs,
 };
-use crate::gates::Gate;
 use crate::keys::Reviewer;
 use crate::ledger::{self, Entry, EntryKind, Head, Ledger, Severity};
 use crate::release::{self, ApproveOutcome, BatchReport, BatchResult};
 use crate::text::{printable, printable_path};
 use crate::trust::Anchor;
 use crate::workspace::Workspace;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::json;
 use std::path::Path;
 
@@ -74,33 +73,12 @@ fn load_reviewer(ws: &Workspace) -> anyhow::Result<Reviewer> {
     crate::admin::reviewer_for(ws).context("loading the reviewer's signing key")
 }
 
-fn parse_attest(names: &[String]) -> anyhow::Result<Vec<Gate>> {
-    let mut gates = Vec::new();
-    for n in names {
-        let n = n.trim().to_ascii_lowercase();
-        if n.is_empty() {
-            continue;
-        }
-        match Gate::from_name(&n) {
-            Some(g) if Gate::ATTESTED.contains(&g) => gates.push(g),
-            Some(g) => bail!(
-                "--attest {g}: Veil measures this gate; only reflections, edges and identifiers can be attested"
-            ),
-            None => bail!(
-                "--attest '{}': not a gate (reflections, edges, identifiers)",
-                printable(&n, 40)
-            ),
-        }
-    }
-    Ok(gates)
-}
-
 pub fn approve(ws: &Workspace, a: &ApproveArgs) -> anyhow::Result<Exit> {
-    let attest = parse_attest(&a.attest)?;
+    let attest = a.attest.as_slice();
     let reviewer = load_reviewer(ws)?;
     if a.batch {
         let report =
-            release::approve_batch_with(ws, &reviewer, a.state, &attest, a.dry_run, a.high_stakes)
+            release::approve_batch_with(ws, &reviewer, a.state, attest, a.dry_run, a.high_stakes)
                 .context("approve --batch")?;
         print_batch(&report, &format!("in state {}", a.state), ws);
         return Ok(if report.skipped() > 0 {
@@ -110,7 +88,7 @@ pub fn approve(ws: &Workspace, a: &ApproveArgs) -> anyhow::Result<Exit> {
         });
     }
     if a.dry_run {
-        let report = release::approve_dry_run(ws, &reviewer, &a.ids, &attest, a.high_stakes)
+        let report = release::approve_dry_run(ws, &reviewer, &a.ids, attest, a.high_stakes)
             .context("approve --dry-run")?;
         print_batch(&report, "named", ws);
         return Ok(if report.skipped() > 0 {
@@ -121,7 +99,7 @@ pub fn approve(ws: &Workspace, a: &ApproveArgs) -> anyhow::Result<Exit> {
     }
     let mut all_ok = true;
     for id in &a.ids {
-        match release::approve_with(ws, &reviewer, id, &attest, a.high_stakes) {
+        match release::approve_with(ws, &reviewer, id, attest, a.high_stakes) {
             Ok(ApproveOutcome::Released { output, seq }) => println!(
                 "{}  released  {}  (ledger seq {seq})",
                 printable(id, 40),
@@ -136,7 +114,7 @@ pub fn approve(ws: &Workspace, a: &ApproveArgs) -> anyhow::Result<Exit> {
                 println!(
                     "{}  REFUSED: {}",
                     printable(id, 40),
-                    printable(&unmet, 2000)
+                    printable(&unmet.join("; "), 2000)
                 );
             }
             Err(e) => {
@@ -258,7 +236,7 @@ pub fn verify(ws: &Workspace, a: &VerifyArgs) -> anyhow::Result<Exit> {
         }
         None => None,
     };
-    let report = ledger::verify_workspace(ws, checkpoint.as_ref(), anchor)
+    let report = crate::audit::verify_workspace(ws, checkpoint.as_ref(), anchor)
         .with_context(|| format!("verifying {}", printable_path(&ws.ledger_path())))?;
     let tampered = report.count(Severity::Tampered);
     let warnings = report.count(Severity::Warning);

@@ -386,8 +386,8 @@ pub fn show(ws: &Workspace, a: &ShowArgs) -> anyhow::Result<Exit> {
         };
         println!(
             "  {mark} {:<16} {:<9} {}",
-            s.gate.as_str(),
-            format!("{:?}", s.method).to_lowercase(),
+            s.gate,
+            s.method,
             printable(&s.detail, 200)
         );
     }

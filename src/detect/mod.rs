@@ -16,7 +16,7 @@ pub use self::rustface::{RustfaceDetector, seeta_model_sha256};
 pub use self::text::{TEXT_DETECTOR_NAME, TextDetector, text_model_sha256};
 
 use crate::item::{DetectorInfo, Rect};
-use crate::policy::DetectorPolicy;
+use crate::policy::{DetectorPolicy, Engine};
 use image::{GrayImage, RgbImage};
 
 /// One face found, in pixels of the image given to the detector.
@@ -64,11 +64,11 @@ pub enum DetectError {
 
 /// The detector the policy asks for; `None` when the policy says `none`.
 pub fn from_policy(p: &DetectorPolicy) -> Result<Option<Box<dyn Detector>>, DetectError> {
-    Ok(match p.engine.as_str() {
-        "none" => None,
-        "centerface" => Some(Box::new(CenterFaceDetector::new(p)?)),
-        "both" => Some(Box::new(UnionDetector::new(p)?)),
-        _ => Some(Box::new(RustfaceDetector::new(p)?)),
+    Ok(match p.engine {
+        Engine::None => None,
+        Engine::Centerface => Some(Box::new(CenterFaceDetector::new(p)?)),
+        Engine::Both => Some(Box::new(UnionDetector::new(p)?)),
+        Engine::Rustface => Some(Box::new(RustfaceDetector::new(p)?)),
     })
 }
 
@@ -300,17 +300,13 @@ mod tests {
 
     #[test]
     fn every_engine_name_in_the_policy_builds_a_detector() {
-        for (engine, some) in [
-            ("rustface", true),
-            ("centerface", true),
-            ("both", true),
-            ("none", false),
-        ] {
+        for engine in Engine::ALL {
+            let some = engine != Engine::None;
             let p = DetectorPolicy {
-                engine: engine.into(),
+                engine,
                 ..DetectorPolicy::default()
             };
-            assert_eq!(from_policy(&p).unwrap().is_some(), some, "{engine}");
+            assert_eq!(from_policy(&p).unwrap().is_some(), some, "{engine:?}");
         }
     }
 

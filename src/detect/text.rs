@@ -22,8 +22,7 @@ use tract_onnx::prelude::*;
 static MODEL: EmbeddedModel =
     EmbeddedModel::new(include_bytes!("../../models/ch_PP-OCRv4_det_infer.onnx"));
 
-/// Recorded in items and in each mask it proposes.
-pub const TEXT_DETECTOR_NAME: &str = "ppocr-v4-det-rapidocr-1.4.4";
+pub use crate::item::TEXT_DETECTOR_NAME;
 
 /// Largest side of a tile, in pixels of the pass; a multiple of 32.
 const MAX_TILE: u32 = 640;

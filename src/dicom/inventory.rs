@@ -188,7 +188,13 @@ fn rank(group: &str, tag_group: u16) -> (u8, u8) {
 /// Everything a DICOM file says about who and where, in the order a
 /// reviewer needs it (see [`rank`]): the preamble, the meta group and the
 /// data set, sequences recursed. Warnings say when the list was cut.
-pub fn inventory_file(bytes: &[u8], p: &super::Parsed) -> (Vec<MetadataFinding>, Vec<String>) {
+/// `embedded` lists what a JPEG inside the pixel data carries (the photo
+/// inventory, passed in so this module needs nothing of `metadata`).
+pub fn inventory_file(
+    bytes: &[u8],
+    p: &super::Parsed,
+    embedded: &dyn Fn(&[u8]) -> Vec<MetadataFinding>,
+) -> (Vec<MetadataFinding>, Vec<String>) {
     let mut c = Lister {
         findings: Vec::new(),
         cut: false,
@@ -233,8 +239,7 @@ pub fn inventory_file(bytes: &[u8], p: &super::Parsed) -> (Vec<MetadataFinding>,
         .and_then(<[_]>::first)
         .filter(|f| f.starts_with(&[0xFF, 0xD8]))
     {
-        let inner = crate::metadata::inventory(fragment);
-        for f in inner.findings {
+        for f in embedded(fragment) {
             let field = format!("PixelData JPEG › {} {}", f.group, f.field);
             c.add(PIXELS, 0x7FE0, field, f.value);
         }
@@ -441,7 +446,8 @@ mod tests {
         let mut bytes = Vec::new();
         file.write_all(&mut bytes).expect("written");
         let parsed = super::super::parse(&bytes).expect("parses");
-        let (found, warnings) = inventory_file(&bytes, &parsed);
+        let (found, warnings) =
+            inventory_file(&bytes, &parsed, &|b| crate::metadata::inventory(b).findings);
         assert!(warnings.is_empty());
         // The patient's name comes first, the header's rows after the private tags.
         assert_eq!(found[0].field, "PatientName", "{found:#?}");

@@ -26,9 +26,7 @@ use hmac::{Hmac, Mac};
 use image::RgbImage;
 use sha2::{Digest, Sha256};
 
-/// Secondary Capture Image Storage: the output's SOP class whatever the
-/// original's (its modules need nothing the profile must remove).
-pub const SECONDARY_CAPTURE: &str = "1.2.840.10008.5.1.4.1.1.7";
+pub use crate::dicom_source::SECONDARY_CAPTURE;
 /// Written in (0002,0013).
 pub const IMPLEMENTATION_VERSION: &str = "VEIL_0_1";
 /// The profile Veil applies, as the certificate and ledger name it.

@@ -576,7 +576,7 @@ pub fn encode(
             let _ = write!(data, "\x1b[{}A", cells.1);
             data.push_str(&super::sixel::encode(&picture, &ink, &inks()));
             if g.tmux {
-                data = tmux_passthrough(&data);
+                data = super::tmux::passthrough(&data);
             }
             Protocol::Sixel(Sixel {
                 data,
@@ -599,23 +599,6 @@ pub fn encode(
             Protocol::ITerm2(Iterm2::new(img(picture), size, g.tmux).map_err(err)?)
         }
     })
-}
-
-/// Wrap an escape sequence in tmux's DCS passthrough: `ESC P tmux;`, the
-/// sequence with every ESC doubled, then `ESC \`. tmux undoubles the
-/// escapes and hands the sequence to the outer terminal unchanged (with
-/// `allow-passthrough on`).
-pub fn tmux_passthrough(seq: &str) -> String {
-    let mut out = String::with_capacity(seq.len() + seq.len() / 8 + 16);
-    out.push_str("\x1bPtmux;");
-    for c in seq.chars() {
-        if c == '\x1b' {
-            out.push('\x1b');
-        }
-        out.push(c);
-    }
-    out.push_str("\x1b\\");
-    out
 }
 
 #[cfg(test)]
@@ -667,28 +650,6 @@ mod tests {
         assert_eq!(p.level_for(0.1).width(), 1000);
         assert_eq!(p.level_for(0.3).width(), 2000);
         assert_eq!(p.level_for(2.0).width(), 4000);
-    }
-
-    #[test]
-    fn tmux_passthrough_doubles_every_escape_including_the_closing_one() {
-        let sixel = "\x1b[5X\x1bPq#0;2;0;0;0~-\x1b\\";
-        let wrapped = tmux_passthrough(sixel);
-        assert_eq!(
-            wrapped,
-            "\x1bPtmux;\x1b\x1b[5X\x1b\x1bPq#0;2;0;0;0~-\x1b\x1b\\\x1b\\"
-        );
-        // Exactly one undoubled ESC \ (the wrapper's own terminator), at the end.
-        let body = &wrapped["\x1bPtmux;".len()..wrapped.len() - 2];
-        let mut chars = body.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '\x1b' {
-                assert_eq!(
-                    chars.next(),
-                    Some('\x1b'),
-                    "lone ESC inside the passthrough"
-                );
-            }
-        }
     }
 
     #[test]

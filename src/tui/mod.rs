@@ -21,6 +21,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 pub mod theme;
+pub mod tmux;
 pub mod update;
 pub mod view;
 pub mod worker;

@@ -292,7 +292,7 @@ impl PaneWriter {
             Outer::Direct => seq,
             // tmux keeps its cursor to itself: place the picture in the
             // outer terminal's coordinates, inside the passthrough.
-            Outer::Tmux { .. } => super::image::tmux_passthrough(&seq),
+            Outer::Tmux { .. } => super::tmux::passthrough(&seq),
         };
         let (ax, ay) = (usize::from(area.x), usize::from(area.y));
         match frame {

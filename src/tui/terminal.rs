@@ -300,7 +300,7 @@ fn query_terminal(tmux: bool, wait: Duration) -> Answers {
     // the outer terminal's, so that query passes through.
     let geometry = "\x1b[?2;1;0S";
     let geometry = if tmux {
-        super::image::tmux_passthrough(geometry)
+        super::tmux::passthrough(geometry)
     } else {
         geometry.to_string()
     };

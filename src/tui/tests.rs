@@ -738,14 +738,14 @@ fn number_keys_toggle_the_attested_gates_in_order_as_the_reviewer() {
     let mut app = app();
     for (i, gate) in Gate::ATTESTED.iter().enumerate() {
         let fx = update(&mut app, A::ToggleAttest(i as u8));
-        let a = saved(&fx).and_then(|it| it.gates.attested.get(gate.as_str()).cloned());
+        let a = saved(&fx).and_then(|it| it.gates.attested.get(gate).cloned());
         assert_eq!(
             a.map(|a| (a.reviewer, a.at)),
             Some((REVIEWER.to_string(), NOW.to_string()))
         );
     }
     let fx = update(&mut app, A::ToggleAttest(0));
-    assert!(saved(&fx).is_some_and(|i| !i.gates.attested.contains_key("reflections")));
+    assert!(saved(&fx).is_some_and(|i| !i.gates.attested.contains_key(&Gate::Reflections)));
     assert!(update(&mut app, A::ToggleAttest(5)).is_empty());
 }
 
@@ -882,7 +882,10 @@ fn a_refusal_from_the_ledger_is_shown_like_a_local_one() {
         Msg::Approved {
             item_id: "3f2a9c1e00000001".into(),
             outcome: Ok(Approval::Refused {
-                unmet: "zoom (mask #2 not seen at 2.0x (press z)); preview (not seen)".into(),
+                unmet: vec![
+                    "zoom (mask #2 not seen at 2.0x (press z))".into(),
+                    "edges (not attested; 0/4 edges viewed at zoom)".into(),
+                ],
             }),
             item: None,
         },
@@ -890,7 +893,15 @@ fn a_refusal_from_the_ledger_is_shown_like_a_local_one() {
     let Overlay::Message(m) = &app.overlay else {
         panic!("no refusal shown");
     };
-    assert_eq!(m.lines.len(), 3);
+    // One line per gate: the edges gate's own "; " does not cut it in two.
+    assert_eq!(
+        m.lines,
+        [
+            "These gates are not met yet:",
+            "✗ zoom (mask #2 not seen at 2.0x (press z))",
+            "✗ edges (not attested; 0/4 edges viewed at zoom)",
+        ]
+    );
 }
 
 #[test]

@@ -215,9 +215,9 @@ pub fn give_evidence(item: &mut Item, who: &Reviewer) {
         at: at.into(),
         seal: preview,
     });
-    for g in ["reflections", "edges", "identifiers"] {
+    for g in veil::gates::Gate::ATTESTED {
         item.gates.attested.insert(
-            g.into(),
+            g,
             Attestation {
                 reviewer: who.name.clone(),
                 at: at.into(),
