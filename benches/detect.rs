@@ -4,6 +4,9 @@
 //!
 //!     cargo bench --bench detect
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -18,11 +21,11 @@ fn ingest_steps(c: &mut Criterion) {
     let mut g = c.benchmark_group("1mp");
     g.sample_size(10);
     g.bench_function("decode_upright", |b| {
-        b.iter(|| veil::image_io::decode_upright(black_box(&jpeg), &limits).map(|d| d.width))
+        b.iter(|| veil::image_io::decode_upright(black_box(&jpeg), &limits).map(|d| d.width));
     });
     g.bench_function("sha256", |b| b.iter(|| Sha256::digest(black_box(&jpeg))));
     g.bench_function("metadata_inventory", |b| {
-        b.iter(|| veil::metadata::inventory(black_box(&jpeg)).findings.len())
+        b.iter(|| veil::metadata::inventory(black_box(&jpeg)).findings.len());
     });
     let rgb = image::load_from_memory(&jpeg).expect("decode").to_rgb8();
     for engine in ["rustface", "centerface", "both"] {
@@ -34,7 +37,7 @@ fn ingest_steps(c: &mut Criterion) {
             .expect("models load")
             .expect("an engine");
         g.bench_function(format!("detect_{engine}"), |b| {
-            b.iter(|| detector.detect_rgb(black_box(&rgb)).map(|f| f.len()))
+            b.iter(|| detector.detect_rgb(black_box(&rgb)).map(|f| f.len()));
         });
     }
     g.finish();

@@ -8,6 +8,9 @@
 //!
 //!     cargo bench --bench pipeline
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::photo;
@@ -68,7 +71,7 @@ fn render(c: &mut Criterion) {
         b.iter(|| {
             veil::redact::render_from_bytes(black_box(&jpeg), &item, &policy, None)
                 .map(|r| r.sha256)
-        })
+        });
     });
     g.bench_function("plain_decode_encode", |b| {
         b.iter(|| {
@@ -77,7 +80,7 @@ fn render(c: &mut Criterion) {
                 .to_rgb8();
             veil::redact::encode(&img, policy.output.format, policy.output.jpeg_quality)
                 .map(|b| b.len())
-        })
+        });
     });
     let pyramid = Pyramid::new(rgb.clone());
     let sixel = Graphics::sixel((10, 20));
@@ -92,7 +95,7 @@ fn render(c: &mut Criterion) {
     ] {
         let req = fitted_view(&item, graphics, cells, 0);
         g.bench_function(name, |b| {
-            b.iter(|| encode(compose_frame(&pyramid, black_box(&req)), cells, graphics, 1).is_ok())
+            b.iter(|| encode(compose_frame(&pyramid, black_box(&req)), cells, graphics, 1).is_ok());
         });
     }
     g.finish();
@@ -145,7 +148,7 @@ fn pane_writer(c: &mut Criterion) {
                 )
                 .bytes
                 .len()
-            })
+            });
         });
         g.bench_function(format!("{name}_nudge"), |b| {
             b.iter_batched(
@@ -165,7 +168,7 @@ fn pane_writer(c: &mut Criterion) {
                     .len()
                 },
                 criterion::BatchSize::LargeInput,
-            )
+            );
         });
     }
     g.finish();
@@ -196,7 +199,7 @@ fn verify(c: &mut Criterion) {
     let mut g = c.benchmark_group("ledger");
     g.sample_size(10);
     g.bench_function("verify_2000_entries", |b| {
-        b.iter(|| veil::ledger::verify(black_box(&bytes), &trusted, None).entries)
+        b.iter(|| veil::ledger::verify(black_box(&bytes), &trusted, None).entries);
     });
     g.finish();
 }
@@ -214,10 +217,10 @@ fn decode_heic(c: &mut Criterion) {
     let mut g = c.benchmark_group("12mp_decode");
     g.sample_size(10);
     g.bench_function("heic", |b| {
-        b.iter(|| veil::image_io::decode_upright(black_box(heic), &limits).map(|d| d.width))
+        b.iter(|| veil::image_io::decode_upright(black_box(heic), &limits).map(|d| d.width));
     });
     g.bench_function("jpeg_same_picture", |b| {
-        b.iter(|| veil::image_io::decode_upright(black_box(&jpeg), &limits).map(|d| d.width))
+        b.iter(|| veil::image_io::decode_upright(black_box(&jpeg), &limits).map(|d| d.width));
     });
     g.finish();
 }

@@ -20,6 +20,9 @@
 //! Targets from the issue are printed beside the measures; read ratios,
 //! not absolute times: the machines this runs on are shared.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use anyhow::{Context, Result, bail};
 use image::{DynamicImage, RgbImage};
 use ratatui::buffer::Buffer;
@@ -69,7 +72,7 @@ fn options() -> Result<Options> {
                 o.runs = args
                     .next()
                     .and_then(|n| n.parse().ok())
-                    .context("--runs N")?
+                    .context("--runs N")?;
             }
             "--no-peers" => o.peers = false,
             "--child-ingest" => {
@@ -202,7 +205,7 @@ struct Table {
 impl Table {
     fn new(header: &[&str]) -> Table {
         Table {
-            header: header.iter().map(|s| s.to_string()).collect(),
+            header: header.iter().map(std::string::ToString::to_string).collect(),
             rows: Vec::new(),
         }
     }
@@ -286,6 +289,8 @@ fn installed(program: &str, arg: &str) -> bool {
         .unwrap_or(false)
 }
 
+// A report read top to bottom, section by section: one long main is its shape.
+#[allow(clippy::too_many_lines)]
 fn main() -> Result<()> {
     let o = options()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -303,7 +308,7 @@ fn main() -> Result<()> {
         "Machine: {} ({}) · {} cores · {} · veil {}\n",
         cpu_name(),
         simd_features(),
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         jiff::Zoned::now().strftime("%Y-%m-%d"),
         env!("CARGO_PKG_VERSION"),
     );
@@ -531,7 +536,7 @@ fn main() -> Result<()> {
                 match img {
                     Some(m) => {
                         let s = m["seconds"].as_f64().unwrap_or(f64::NAN);
-                        let n = m["boxes"].as_array().map_or(0, |b| b.len());
+                        let n = m["boxes"].as_array().map_or(0, std::vec::Vec::len);
                         format!("{} ({n} faces)", ms(s))
                     }
                     None => "failed".into(),

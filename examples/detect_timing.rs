@@ -9,6 +9,9 @@
 //! what bounds a batch that keeps every core busy. deface is skipped with a
 //! message when it is not installed (`pip install deface==1.5.0 onnxruntime`).
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
@@ -17,8 +20,9 @@ use veil::detect::from_policy;
 use veil::policy::DetectorPolicy;
 
 fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes the struct it is given.
+    // SAFETY: rusage is plain integers; all-zero is a valid value.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only writes the struct it is given.
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
         return 0.0;
     }
@@ -106,8 +110,9 @@ fn main() -> Result<()> {
         ),
         None => println!("deface skipped: python3 or examples/deface_boxes.py did not run"),
     }
-    // SAFETY: as above.
+    // SAFETY: as in cpu_seconds.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as in cpu_seconds.
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } == 0 {
         println!("\npeak RSS of this process: {} MiB", u.ru_maxrss / 1024);
     }

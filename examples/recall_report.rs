@@ -12,6 +12,9 @@
 //!
 //!     cargo run --release --example recall_report -- text text:text_max_side=2048
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::time::Instant;

@@ -401,7 +401,7 @@ fn meta(b: &[u8], bx: &BoxAt, h: &mut Heif) {
                             if h.groups.len() < MAX_ENTRIES
                                 && links + group.members.len() <= MAX_LINKS =>
                         {
-                            h.groups.push(group)
+                            h.groups.push(group);
                         }
                         _ => h.warnings.push(bad("grpl")),
                     }

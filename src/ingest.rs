@@ -248,7 +248,7 @@ fn collect_files(
                             reason: format!(
                                 "cannot be read: {}",
                                 e.io_error()
-                                    .map_or_else(|| e.to_string(), |io| io.to_string())
+                                    .map_or_else(|| e.to_string(), std::string::ToString::to_string)
                             ),
                         },
                     });
@@ -715,7 +715,7 @@ impl Run<'_> {
         lines.retain(|l| !crate::detect::mostly_inside(&l.rect, &faces));
         // Already grown to cover the glyphs: no face padding on top.
         add_proposals(&mut item, MaskKind::Identifier, lines, |r| Some(*r));
-        if item.dicom.as_ref().is_some_and(|d| d.burned_in_likely()) {
+        if item.dicom.as_ref().is_some_and(super::dicom_source::DicomSource::burned_in_likely) {
             // Names and dates printed on the pixels: a second person looks,
             // and the bands where machines print them start masked.
             item.high_stakes = true;

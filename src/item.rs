@@ -88,7 +88,7 @@ impl std::str::FromStr for ItemState {
             .ok_or_else(|| {
                 format!(
                     "unknown state '{s}' (expected one of: {})",
-                    ItemState::ALL.map(|s| s.as_str()).join(", ")
+                    ItemState::ALL.map(ItemState::as_str).join(", ")
                 )
             })
     }

@@ -15,7 +15,7 @@ pub fn printable(s: &str, max: usize) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() || is_bidi_control(c) => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
             }
             c => out.push(c),
         }

@@ -516,7 +516,7 @@ fn remove_stale_temp_files(dir: &Path) {
             .and_then(|rest| rest.split_once('-'))
             .and_then(|(pid, _)| pid.parse::<i32>().ok())
             .is_some_and(|pid| pid > 0 && !process_alive(pid));
-        let meta = e.metadata().ok().filter(|m| m.is_file());
+        let meta = e.metadata().ok().filter(std::fs::Metadata::is_file);
         let stale = meta.is_some()
             && (writer_gone
                 || meta

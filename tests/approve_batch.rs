@@ -1,6 +1,11 @@
 //! `approve --batch`: approves exactly the items whose gates all pass, says
 //! exactly why it skipped the others, and marks its entries as one batch.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod ledger_support;
 
 use ledger_support::*;

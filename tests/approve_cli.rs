@@ -1,6 +1,11 @@
 //! The approval commands end to end: reviewer keys, approve, verify exit
 //! codes, checkpoints, certificates, and finishing an interrupted approval.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod ledger_support;
 
 use assert_cmd::Command;

@@ -4,6 +4,11 @@
 //! bytes, and by dcmtk's `dcmdump` and dicom3tools' `dciodvfy` when
 //! installed), the ledger and certificate; and hostile files refused.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod common;
 
 use common::*;

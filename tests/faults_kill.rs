@@ -3,6 +3,11 @@
 //! lost (items counted right, the ledger verifies, one output per approved
 //! item). Kill delays are pseudo-random; the seed is printed.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod faults_support;
 
 use faults_support::*;

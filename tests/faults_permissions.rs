@@ -3,6 +3,11 @@
 //! ledger and item locks never world-readable. (The reviewer key's 0600
 //! and the refusal of a readable key are in tests/approve_cli.rs.)
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod faults_support;
 
 use faults_support::*;

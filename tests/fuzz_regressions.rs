@@ -3,6 +3,11 @@
 //! `fuzz/src/lib.rs`), so `cargo test` exercises them without cargo-fuzz.
 //! Crashers are also named here, one test each, as the sentence they prove.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 #[path = "../fuzz/src/lib.rs"]
 mod harness;
 
@@ -20,20 +25,26 @@ thread_local! {
     static LARGEST: Cell<usize> = const { Cell::new(0) };
 }
 
+// SAFETY: every call is passed unchanged to the system allocator, which
+// upholds GlobalAlloc's contract; `note` only reads the size.
 unsafe impl GlobalAlloc for Probe {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note(layout.size());
+        // SAFETY: the caller's arguments, as GlobalAlloc requires them.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         note(layout.size());
+        // SAFETY: the caller's arguments, as GlobalAlloc requires them.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         note(new_size);
+        // SAFETY: the caller's arguments, as GlobalAlloc requires them.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's arguments, as GlobalAlloc requires them.
         unsafe { System.dealloc(ptr, layout) }
     }
 }
@@ -73,7 +84,7 @@ fn corpus_files() -> Vec<PathBuf> {
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
+        .map(walkdir::DirEntry::into_path)
         .collect();
     files.sort();
     files

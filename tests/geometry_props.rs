@@ -1,5 +1,10 @@
 //! Properties of mask geometry: padding, clamping and orientation.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 use image::{DynamicImage, Rgb, RgbImage};
 use proptest::prelude::*;
 use veil::image_io::apply_orientation;

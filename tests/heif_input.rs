@@ -3,6 +3,11 @@
 //! found, released as a metadata-free JPEG; hostile files refused clearly
 //! with memory bounded. Samples: tests/samples/heif/ (see its README).
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod common;
 
 use common::*;

@@ -2,6 +2,11 @@
 //! the file and the problem, the rest of the batch carries on, nothing is
 //! half-written, and nothing from a file reaches the terminal unescaped.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,11 @@
 //! The foundation, end to end through the real binary: init, ingest, list,
 //! show, render.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,11 @@
 //! a `recovered` entry naming the torn bytes — and then verifies clean.
 //! A partial line is never counted as an entry, and nothing whole is lost.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 use proptest::prelude::*;
 use std::path::Path;
 use veil::keys::{AllowedSigners, Reviewer};
@@ -210,7 +215,7 @@ fn check_append(
             prop_assert!(
                 ledger::parse_line(&before[torn..]).is_ok() && after[before.len()] == b'\n',
                 "torn bytes not recorded"
-            )
+            );
         }
         None => {}
     }

@@ -1,6 +1,11 @@
 //! Each kind of tampering is caught, on the right line, with a message
 //! that names it. And a third party's stock OpenSSH accepts our signatures.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod ledger_support;
 
 use ledger_support::*;

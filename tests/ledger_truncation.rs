@@ -1,6 +1,11 @@
 //! A ledger cut short (a crash mid-write) is never read as more than its
 //! whole lines, and the next append accounts for the torn bytes.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod ledger_support;
 
 use ledger_support::*;

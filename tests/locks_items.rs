@@ -3,6 +3,11 @@
 //! who holds it, the holder's own approval goes through, the second session
 //! sees the first's saved edits, and a crashed holder frees the item.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod ledger_support;
 
 use ledger_support::*;
@@ -24,7 +29,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     SERIAL
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One `veil review` session as its runtime drives it: the station's state
@@ -168,7 +173,7 @@ fn lock_files_under_items_are_removed_when_released_and_a_stale_one_never_blocks
 fn lock_files(f: &Fixture) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(f.ws.items_dir())
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "lock"))
         .collect()

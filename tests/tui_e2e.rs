@@ -4,6 +4,11 @@
 //! `veil verify` passes and the output exists. Skipped (with a note on
 //! stderr) when tmux is not installed.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 #[path = "common/enrol.rs"]
 mod enrol;
 
@@ -138,7 +143,7 @@ fn pick_item(ws: &Path) -> String {
         let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
             continue;
         };
-        let masks = v["masks"].as_array().map_or(0, |m| m.len());
+        let masks = v["masks"].as_array().map_or(0, std::vec::Vec::len);
         let tattoo = v["masks"]
             .as_array()
             .is_some_and(|m| m.iter().any(|m| m["kind"] == "tattoo"));
@@ -231,7 +236,7 @@ fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
         return;
     };
     let id = pick_item(&env.ws);
-    let masks = env.item(&id)["masks"].as_array().map_or(0, |m| m.len());
+    let masks = env.item(&id)["masks"].as_array().map_or(0, std::vec::Vec::len);
     let tmux = start_review(&env, &id, "true", "approve");
 
     // The photo with the most masks is the astronaut: her face, and the
@@ -269,7 +274,7 @@ fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
     // Attest the three reviewer gates.
     tmux.keys(&["1", "2", "3"]);
     env.wait_item(&id, 10, "the attestations", |v| {
-        v["gates"]["attested"].as_object().map_or(0, |a| a.len()) == 3
+        v["gates"]["attested"].as_object().map_or(0, serde_json::Map::len) == 3
     });
     tmux.wait_for("ready to approve", 10);
 
@@ -394,7 +399,7 @@ fn a_newcomer_follows_the_readme_try_it_word_for_word_through_approval_and_verif
         .expect("the selected queue row");
     let id = std::fs::read_dir(ws.join("items"))
         .expect("items")
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| {
             e.file_name()
                 .to_string_lossy()
@@ -414,7 +419,7 @@ fn a_newcomer_follows_the_readme_try_it_word_for_word_through_approval_and_verif
             }
             "3" => {
                 env.wait_item(&id, 10, "the attestations", |v| {
-                    v["gates"]["attested"].as_object().map_or(0, |a| a.len()) == 3
+                    v["gates"]["attested"].as_object().map_or(0, serde_json::Map::len) == 3
                 });
                 // With no key of their own, the demo's reviewer signs.
                 tmux.wait_for("attested by Demo Reviewer (demo only)", 10);
@@ -491,8 +496,9 @@ fn sigterm_during_review_gives_the_terminal_back_and_keeps_every_change() {
     .expect("the pane's shell pid");
     let veil = child_of(shell).expect("veil running under the pane's shell");
     // SAFETY: kill(2) with a pid we just read and a valid signal number.
+    let sent = unsafe { libc::kill(veil, libc::SIGTERM) };
     assert_eq!(
-        unsafe { libc::kill(veil, libc::SIGTERM) },
+        sent,
         0,
         "kill -TERM {veil}"
     );

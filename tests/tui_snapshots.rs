@@ -3,6 +3,11 @@
 //! snapshot like code: `INSTA_UPDATE=always cargo test --test tui_snapshots`
 //! then read the diff of `snapshots/`.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use veil::gates::Gate;

@@ -2,6 +2,11 @@
 //! and the oracle make of it, who may do it, and finishing one a crash
 //! interrupted.
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod ledger_support;
 
 use ledger_support::*;

@@ -1,6 +1,11 @@
 //! A whole day in the CLI: ingest, approve, release, verify; and the ledger
 //! checked by an independent reader (OpenSSH + Python, as the README says).
 
+// Tests, examples and benches may unwrap: a failure is their report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A test is one scenario read top to bottom; the complexity caps are for the library.
+#![allow(clippy::cognitive_complexity, clippy::too_many_lines)]
+
 mod common;
 
 use assert_cmd::Command;
@@ -246,7 +251,7 @@ fn the_demo_reviewer_signs_only_in_the_demo_never_from_keys_planted_in_a_real_wo
         .stdout(contains("Demo Reviewer (demo only)"));
     let demo_item = std::fs::read_dir(demo.join("items"))
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.file_name().to_string_lossy().replace(".json", ""))
         .next()
         .unwrap();

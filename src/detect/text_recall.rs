@@ -228,7 +228,7 @@ mod tests {
             id,
             words: format!("line {id}"),
             bounds: [0, 0, 1, 1],
-            tags: tags.iter().map(|t| t.to_string()).collect(),
+            tags: tags.iter().map(std::string::ToString::to_string).collect(),
         };
         let image = TextImage {
             file: "x.jpg".into(),

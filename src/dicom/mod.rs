@@ -239,7 +239,7 @@ pub fn transfer_syntax_name(uid: &str) -> Option<&'static str> {
     use dicom_encoding::TransferSyntaxIndex;
     dicom_transfer_syntax_registry::TransferSyntaxRegistry
         .get(uid)
-        .map(|t| t.name())
+        .map(dicom_encoding::TransferSyntax::name)
 }
 
 /// RLE Lossless.

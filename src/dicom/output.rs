@@ -471,7 +471,7 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
     }
     let (rows, cols) = (number(tags::ROWS), number(tags::COLUMNS));
     let px = obj.element(tags::PIXEL_DATA).map_err(|e| e.to_string())?;
-    let n = px.value().primitive().map(|v| v.calculate_byte_len());
+    let n = px.value().primitive().map(dicom_core::PrimitiveValue::calculate_byte_len);
     let expected = rows.zip(cols).map(|(r, c)| {
         let n = r as usize * c as usize * 3;
         n + n % 2

@@ -307,12 +307,9 @@ pub(super) fn emit_extended_xmp(ext: ExtendedXmp, c: &mut Collector) {
 
 /// APP2 "MPF": further images (previews, depth maps) stored after the EOI.
 pub(super) fn mpf(tiff: &[u8], tiff_at: usize, c: &mut Collector) {
-    let exif = match read_exif(tiff, "JPEG APP2 MPF", c) {
-        Some(e) => e,
-        None => {
-            c.add("MPF", "MPF", format!("{} bytes", tiff.len()));
-            return;
-        }
+    let Some(exif) = read_exif(tiff, "JPEG APP2 MPF", c) else {
+        c.add("MPF", "MPF", format!("{} bytes", tiff.len()));
+        return;
     };
     let le = exif.little_endian();
     let entries = exif

@@ -169,7 +169,7 @@ pub(super) fn png_chunk(kind: &[u8], name: &str, data: &[u8], c: &mut Collector)
                             packet.len()
                         ));
                     }
-                    xmp_packet(&packet, "XMP", c)
+                    xmp_packet(&packet, "XMP", c);
                 }
                 (false, Inflated::Text(t, _)) => c.add(
                     "PNG-text",

@@ -182,7 +182,7 @@ fn control_characters_in_a_comment_are_escaped() {
 fn windows_xp_author_and_thumbnail_in_exif_are_found() {
     let author: Vec<u8> = "Dr. Wu\0"
         .encode_utf16()
-        .flat_map(|u| u.to_le_bytes())
+        .flat_map(u16::to_le_bytes)
         .collect();
     let mut t = tiff(&[(0x9C9D, 1, author.len() as u32, author.clone())], 0);
     // IFD1 with a 10-byte "JPEG" thumbnail right after it.
@@ -511,7 +511,7 @@ fn maker_note_serials_and_a_unicode_user_comment_in_the_exif_ifd_are_found() {
     let exif_ifd_at = 8 + 2 + 12 + 4u32;
     let mut t = tiff(&[(0x8769, 4, 1, exif_ifd_at.to_le_bytes().to_vec())], 0);
     let mut comment = b"UNICODE\0".to_vec();
-    comment.extend("Jane Doe".encode_utf16().flat_map(|u| u.to_le_bytes()));
+    comment.extend("Jane Doe".encode_utf16().flat_map(u16::to_le_bytes));
     let mut maker = b"Nikon\0\x02\x10\0\0".to_vec();
     maker.resize(300, 0x01);
     let (n, serial) = ascii("SN-42");

@@ -150,7 +150,7 @@ pub(super) fn certificate_text(ledger_id: &str, rel: &Located, first: Option<&Lo
             }
         }
     }
-    let engines = e.detector.iter().flat_map(|d| d.each_engine());
+    let engines = e.detector.iter().flat_map(super::super::item::DetectorInfo::each_engine);
     let engines = engines
         .map(|d| ("Face", d))
         .chain(e.text_detector.iter().map(|d| ("Text", d)));

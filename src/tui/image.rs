@@ -645,7 +645,7 @@ mod tests {
     #[test]
     fn a_large_photo_is_scaled_from_the_nearest_halved_copy() {
         let p = Pyramid::new(RgbImage::new(4000, 3000));
-        let widths: Vec<u32> = p.levels.iter().map(|l| l.width()).collect();
+        let widths: Vec<u32> = p.levels.iter().map(image::ImageBuffer::width).collect();
         assert_eq!(widths, vec![4000, 2000, 1000]);
         assert_eq!(p.level_for(0.1).width(), 1000);
         assert_eq!(p.level_for(0.3).width(), 2000);

@@ -73,7 +73,7 @@ pub fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
     );
     app.reviewer = reviewer.as_ref().ok().map(|r| r.name.clone());
     app.sealer = reviewer.as_ref().ok().cloned().map(app::Sealer::with);
-    app.problems = problems.iter().map(|p| p.to_string()).collect();
+    app.problems = problems.iter().map(std::string::ToString::to_string).collect();
     resume(&mut app, ws, start.as_deref());
     let mut notes = Vec::new();
     if let Err(e) = &reviewer {

@@ -77,13 +77,13 @@ impl LiveServices {
     }
 
     fn reviewer(&self) -> Result<&Reviewer, String> {
-        self.reviewer.as_ref().map_err(|e| e.clone())
+        self.reviewer.as_ref().map_err(std::clone::Clone::clone)
     }
 
     /// The lock of the item on screen, if this session holds it.
     fn held(&self) -> std::sync::MutexGuard<'_, Option<ItemLock>> {
         // A panic while holding this guard cannot leave the lock half-set.
-        self.held.lock().unwrap_or_else(|p| p.into_inner())
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

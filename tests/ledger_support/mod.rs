@@ -252,7 +252,7 @@ pub fn append_rejects(path: &Path, who: &Reviewer, n: usize) {
 /// Lines of a ledger, without newlines (a final partial line included).
 pub fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut v: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
-    if v.last().is_some_and(|l| l.is_empty()) {
+    if v.last().is_some_and(std::vec::Vec::is_empty) {
         v.pop();
     }
     v

@@ -434,7 +434,7 @@ impl<'a> Walk<'a> {
             && entry.discarded.is_some();
         match (self.debris.take(), claims) {
             (Some(d), true) => {
-                check_claim(r, line_no, entry, d.start, &self.bytes[d.start..l.start])
+                check_claim(r, line_no, entry, d.start, &self.bytes[d.start..l.start]);
             }
             (Some(d), false) => r.push(
                 d.first_line,

@@ -91,7 +91,7 @@ pub(in crate::ledger) fn check_rules(
                 let first = e.countersigns.and_then(|s| approvals.get(&s));
                 match first {
                     None => {
-                        bad("countersign names no earlier first approval (countersigns)".into())
+                        bad("countersign names no earlier first approval (countersigns)".into());
                     }
                     Some((fl, f, _)) => {
                         if f.item != e.item
