@@ -205,7 +205,10 @@ struct Table {
 impl Table {
     fn new(header: &[&str]) -> Table {
         Table {
-            header: header.iter().map(std::string::ToString::to_string).collect(),
+            header: header
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             rows: Vec::new(),
         }
     }

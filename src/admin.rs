@@ -132,7 +132,11 @@ pub fn enrol(
 
 /// Revoke the enrolment whose fingerprint or principal is `who`; every key
 /// of a principal when `who` is a principal.
-pub fn revoke(ws: &Workspace, admin: &Reviewer, who: &str) -> Result<AppendReport, AdminError> {
+pub(crate) fn revoke(
+    ws: &Workspace,
+    admin: &Reviewer,
+    who: &str,
+) -> Result<AppendReport, AdminError> {
     let mut l = lock(ws)?;
     must_be_root(ws, &l.state, admin)?;
     let drafts: Vec<Entry> = l
@@ -203,16 +207,16 @@ pub fn export(ws: &Workspace) -> Result<PathBuf, AdminError> {
 
 /// Where `veil demo` keeps its demo administrator's key: inside the demo
 /// workspace, so it can never be mistaken for a real trust root's.
-pub const DEMO_ADMIN_KEY: &str = "demo-admin_ed25519";
+pub(crate) const DEMO_ADMIN_KEY: &str = "demo-admin_ed25519";
 /// The demo administrator's name, as its entries record it.
-pub const DEMO_ADMIN_NAME: &str = "Demo Administrator (demo only, not a real trust root)";
+pub(crate) const DEMO_ADMIN_NAME: &str = "Demo Administrator (demo only, not a real trust root)";
 
 /// Where `veil demo` keeps the demo reviewer's key, for a user with no
 /// reviewer identity of their own: inside the demo workspace, like the
 /// demo administrator's.
-pub const DEMO_REVIEWER_KEY: &str = "demo-reviewer_ed25519";
+pub(crate) const DEMO_REVIEWER_KEY: &str = "demo-reviewer_ed25519";
 /// The demo reviewer's name, as its entries record it.
-pub const DEMO_REVIEWER_NAME: &str = "Demo Reviewer (demo only)";
+pub(crate) const DEMO_REVIEWER_NAME: &str = "Demo Reviewer (demo only)";
 
 /// Whether this workspace's trust root is the demo's own administrator
 /// (its key in the workspace): only then does a workspace key sign.
@@ -230,7 +234,7 @@ fn is_demo(ws: &Workspace) -> Result<bool, AdminError> {
 /// has none and the workspace is a demo (its trust root the demo
 /// administrator), the demo's own reviewer. A real workspace never signs
 /// with a key that lies in it.
-pub fn reviewer_for(ws: &Workspace) -> Result<Reviewer, crate::keys::KeyError> {
+pub(crate) fn reviewer_for(ws: &Workspace) -> Result<Reviewer, crate::keys::KeyError> {
     match Reviewer::load() {
         Err(crate::keys::KeyError::NoIdentity) if is_demo(ws).unwrap_or(false) => {
             let path = ws.root().join(DEMO_REVIEWER_KEY);
@@ -246,7 +250,7 @@ pub fn reviewer_for(ws: &Workspace) -> Result<Reviewer, crate::keys::KeyError> {
 
 /// The administrator key, named as the ledger's trust root names it: the
 /// user's administrator key, or in a demo workspace the demo's own.
-pub fn load_admin(ws: &Workspace) -> Result<Reviewer, AdminError> {
+pub(crate) fn load_admin(ws: &Workspace) -> Result<Reviewer, AdminError> {
     let state = state(ws)?;
     let root = state.root.ok_or_else(|| AdminError::NoRoot {
         path: ws.ledger_path(),
@@ -264,7 +268,7 @@ pub fn load_admin(ws: &Workspace) -> Result<Reviewer, AdminError> {
 /// A demo workspace's trust: a demo administrator (made once, its key in
 /// the workspace) and, when this user has a reviewer identity, that
 /// reviewer enrolled. Returns what it did, one sentence each.
-pub fn demo_trust(ws: &Workspace) -> Result<Vec<String>, AdminError> {
+pub(crate) fn demo_trust(ws: &Workspace) -> Result<Vec<String>, AdminError> {
     let mut said = Vec::new();
     if state(ws)?.root.is_none() {
         let path = ws.root().join(DEMO_ADMIN_KEY);
@@ -323,7 +327,7 @@ pub fn demo_trust(ws: &Workspace) -> Result<Vec<String>, AdminError> {
 }
 
 /// An RFC 3339 time from `2027-06-30` (midnight UTC) or a full RFC 3339 time.
-pub fn parse_time(s: &str) -> Result<String, AdminError> {
+pub(crate) fn parse_time(s: &str) -> Result<String, AdminError> {
     let t = s.trim();
     if let Ok(ts) = t.parse::<jiff::Timestamp>() {
         return Ok(ts.to_string());

@@ -40,7 +40,7 @@ pub enum GateMethod {
 
 impl Gate {
     /// Every gate, in the checklist's order.
-    pub const ALL: [Gate; 7] = [
+    pub(crate) const ALL: [Gate; 7] = [
         Gate::Zoom,
         Gate::Preview,
         Gate::Metadata,
@@ -67,7 +67,7 @@ impl Gate {
     }
 
     /// The gate of that name, if any.
-    pub fn from_name(name: &str) -> Option<Gate> {
+    pub(crate) fn from_name(name: &str) -> Option<Gate> {
         Gate::ALL.into_iter().find(|g| g.as_str() == name)
     }
 
@@ -82,7 +82,7 @@ impl Gate {
     }
 
     /// One line for the checklist.
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Gate::Zoom => "every mask seen at minimum zoom",
             Gate::Preview => "compressed/mobile preview seen",

@@ -298,14 +298,14 @@ fn parse_attested(s: &str) -> Result<Gate, String> {
 }
 
 /// Write completions for `shell` to `out`.
-pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+pub(crate) fn write_completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     clap_complete::generate(shell, &mut cmd, "veil", out);
 }
 
 /// Write the man page (roff) to `out`.
-pub fn write_man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub(crate) fn write_man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     use clap::CommandFactory;
     clap_mangen::Man::new(Cli::command()).render(out)
 }

@@ -47,7 +47,7 @@ impl Rgb {
     }
 
     /// Red, green and blue.
-    pub fn channels(&self) -> [u8; 3] {
+    pub(crate) fn channels(&self) -> [u8; 3] {
         self.channels
     }
 }

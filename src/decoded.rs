@@ -32,7 +32,7 @@ impl SourceFormat {
     }
 
     /// The `image` crate's decoder for this format; `None` for HEIF and DICOM.
-    pub fn image_format(self) -> Option<ImageFormat> {
+    pub(crate) fn image_format(self) -> Option<ImageFormat> {
         match self {
             SourceFormat::Jpeg => Some(ImageFormat::Jpeg),
             SourceFormat::Png => Some(ImageFormat::Png),

@@ -45,7 +45,7 @@ impl DicomSource {
     /// Burned-in text is likely: the header says so, or the modality or
     /// SOP class is one that prints names onto the pixels (ultrasound,
     /// angiography and fluoroscopy, secondary and screen captures).
-    pub fn burned_in_likely(&self) -> bool {
+    pub(crate) fn burned_in_likely(&self) -> bool {
         // A "NO" is not believed for the kinds that print names onto their
         // pixels: the machine that wrote it never looked.
         self.burned_in.as_deref().map(str::trim) == Some("YES")

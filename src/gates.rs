@@ -4,7 +4,7 @@
 //! so no path skips a gate. Pure: no I/O.
 
 pub use crate::checklist::{Gate, GateMethod};
-use crate::item::{Edge, Item, MaskKind};
+use crate::item::Item;
 use crate::policy::Policy;
 use serde::Serialize;
 
@@ -48,12 +48,12 @@ impl GateReport {
     }
 
     /// True when a first approval may be recorded.
-    pub fn may_approve(&self) -> bool {
+    pub(crate) fn may_approve(&self) -> bool {
         self.unmet().is_empty()
     }
 
     /// True when the output may be released now (second reviewer included).
-    pub fn may_release(&self) -> bool {
+    pub(crate) fn may_release(&self) -> bool {
         self.may_approve()
             && self
                 .statuses
@@ -66,7 +66,7 @@ impl GateReport {
     }
 
     /// One line per unmet gate: `zoom (mask #2 not seen at 2.0x)`.
-    pub fn unmet_lines(&self) -> Vec<String> {
+    pub(crate) fn unmet_lines(&self) -> Vec<String> {
         self.unmet()
             .iter()
             .map(|s| format!("{} ({})", s.gate, s.detail))
@@ -74,13 +74,13 @@ impl GateReport {
     }
 
     /// The unmet gates on one line, `; ` between them.
-    pub fn unmet_summary(&self) -> String {
+    pub(crate) fn unmet_summary(&self) -> String {
         self.unmet_lines().join("; ")
     }
 }
 
 /// True when policy rules or the reviewer flag the item high-stakes.
-pub fn is_high_stakes(item: &Item, policy: &Policy) -> bool {
+pub(crate) fn is_high_stakes(item: &Item, policy: &Policy) -> bool {
     let hs = &policy.high_stakes;
     item.high_stakes
         || (hs.faces_at_least > 0 && item.faces_found() >= hs.faces_at_least as usize)
@@ -88,7 +88,7 @@ pub fn is_high_stakes(item: &Item, policy: &Policy) -> bool {
 }
 
 /// Decide every gate for `item` under `policy`.
-pub fn evaluate(item: &Item, policy: &Policy, ctx: &GateContext<'_>) -> GateReport {
+pub(crate) fn evaluate(item: &Item, policy: &Policy, ctx: &GateContext<'_>) -> GateReport {
     let high_stakes = is_high_stakes(item, policy);
     let required = |g: Gate| match g {
         Gate::SecondReviewer => high_stakes && policy.high_stakes.second_reviewer,
@@ -225,24 +225,12 @@ fn second_reviewer_gate(ctx: &GateContext<'_>, high_stakes: bool) -> (bool, Stri
 }
 
 /// `2.0x` from 200.
-pub fn zoom_label(pct: u32) -> String {
+pub(crate) fn zoom_label(pct: u32) -> String {
     format!("{}.{}x", pct / 100, (pct % 100) / 10)
 }
 
 fn short(s: &str) -> &str {
     s.get(..12).unwrap_or(s)
-}
-
-/// Mask kinds the identifiers gate is about, for help text.
-pub const IDENTIFIER_KINDS: [MaskKind; 3] =
-    [MaskKind::Identifier, MaskKind::Screen, MaskKind::Tattoo];
-
-/// Edges not yet viewed at zoom, for hints.
-pub fn edges_unseen(item: &Item) -> Vec<Edge> {
-    Edge::ALL
-        .into_iter()
-        .filter(|e| !item.gates.edges_seen.contains_key(e))
-        .collect()
 }
 
 #[cfg(test)]

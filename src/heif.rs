@@ -122,7 +122,7 @@ const MAX_LINKS: usize = 1 << 16;
 
 /// Whether `bytes` start with a `ftyp` box naming a HEIF brand coded with
 /// HEVC (AVIF, the same container with AV1 inside, is not one).
-pub fn is_heif(bytes: &[u8]) -> bool {
+pub(crate) fn is_heif(bytes: &[u8]) -> bool {
     let Some(size) = be32(bytes, 0) else {
         return false;
     };
@@ -278,7 +278,7 @@ fn be64(b: &[u8], at: usize) -> Option<u64> {
 }
 
 /// A box type as text, for messages.
-pub fn fourcc(k: &Fourcc) -> String {
+pub(crate) fn fourcc(k: &Fourcc) -> String {
     k.iter()
         .map(|&c| {
             if c.is_ascii_graphic() || c == b' ' {
@@ -626,7 +626,7 @@ impl Heif {
     }
 
     /// The properties associated with item `id`, in order.
-    pub fn properties_of(&self, id: u32) -> impl Iterator<Item = &Property> {
+    pub(crate) fn properties_of(&self, id: u32) -> impl Iterator<Item = &Property> {
         self.associations
             .get(&id)
             .into_iter()
@@ -635,7 +635,7 @@ impl Heif {
     }
 
     /// Item `id`'s `ispe` size, before its transforms.
-    pub fn size_of(&self, id: u32) -> Option<(u32, u32)> {
+    pub(crate) fn size_of(&self, id: u32) -> Option<(u32, u32)> {
         self.properties_of(id).find_map(|p| match p {
             Property::Size { width, height } => Some((*width, *height)),
             _ => None,
@@ -643,7 +643,7 @@ impl Heif {
     }
 
     /// Item `id`'s size as shown: `ispe`, swapped by an odd `irot`.
-    pub fn shown_size_of(&self, id: u32) -> Option<(u32, u32)> {
+    pub(crate) fn shown_size_of(&self, id: u32) -> Option<(u32, u32)> {
         let (w, h) = self.size_of(id)?;
         let odd = self
             .properties_of(id)
@@ -652,7 +652,7 @@ impl Heif {
     }
 
     /// The ids that item `from` references with `kind`.
-    pub fn references_from(&self, from: u32, kind: &Fourcc) -> Vec<u32> {
+    pub(crate) fn references_from(&self, from: u32, kind: &Fourcc) -> Vec<u32> {
         self.from_index
             .get(&(from, *kind))
             .cloned()
@@ -660,7 +660,8 @@ impl Heif {
     }
 
     /// The items referencing `to` with `kind` (thumbnails, auxiliary images).
-    pub fn references_to(&self, to: u32, kind: &Fourcc) -> Vec<u32> {
+    #[cfg(test)]
+    pub(crate) fn references_to(&self, to: u32, kind: &Fourcc) -> Vec<u32> {
         self.to_index.get(&(to, *kind)).cloned().unwrap_or_default()
     }
 

@@ -13,7 +13,7 @@ use image::{ColorType, DynamicImage, ImageDecoder, ImageReader, RgbImage, metada
 use std::io::Cursor;
 
 /// Identify the container by its first bytes; never by the file name.
-pub fn sniff(bytes: &[u8]) -> Result<SourceFormat, DecodeError> {
+pub(crate) fn sniff(bytes: &[u8]) -> Result<SourceFormat, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -196,7 +196,7 @@ pub fn decode_with(
 /// Decoders fill a truncated image with grey and carry on; a clinical
 /// photo with its lower half missing must be refused instead, so check the
 /// container reaches its end marker.
-pub fn check_complete(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
+pub(crate) fn check_complete(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
     let truncated = |what: &str| DecodeError::Corrupt {
         format: format.as_str(),
         problem: what.to_string(),
@@ -250,7 +250,7 @@ pub fn check_complete(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeEr
 /// Veil reviews and releases still images. An animated or multi-page file
 /// is refused by name: releasing one frame of many would show the reviewer
 /// one picture and leave them guessing about the rest.
-pub fn check_single_frame(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
+pub(crate) fn check_single_frame(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
     let refuse = |what: &str| {
         Err(DecodeError::Unsupported(format!(
             "{what} (Veil reviews still images only; export the frame to review as its own file)"
@@ -440,7 +440,7 @@ const DEFLATE_MAX_RATIO: u64 = 1032;
 /// and every 8x8 block of every JPEG component costs at least one bit of
 /// Huffman code. Such a file is crafted or broken, and decoding it would
 /// only allocate the claimed size to fill it with nothing.
-pub fn check_plausible(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
+pub(crate) fn check_plausible(bytes: &[u8], format: SourceFormat) -> Result<(), DecodeError> {
     let implausible = |width: u32, height: u32, why: String| DecodeError::Corrupt {
         format: format.as_str(),
         problem: format!("the header claims {width}x{height} pixels, {why}"),
@@ -566,7 +566,7 @@ fn orientation_to_exif(o: Orientation) -> u8 {
 /// enlarged pixels square. SIMD on the 8-bit pixels, with no floating-point
 /// copy of the image (the `image` crate's resize makes one, 12 bytes a
 /// pixel), and no copy of the region.
-pub fn resize_rgb(
+pub(crate) fn resize_rgb(
     image: &RgbImage,
     region: Option<(u32, u32, u32, u32)>,
     size: (u32, u32),

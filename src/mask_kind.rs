@@ -22,7 +22,7 @@ pub enum MaskKind {
 
 impl MaskKind {
     /// All kinds, in the order `t` cycles through them.
-    pub const ALL: [MaskKind; 6] = [
+    pub(crate) const ALL: [MaskKind; 6] = [
         MaskKind::Face,
         MaskKind::Identifier,
         MaskKind::Screen,

@@ -69,14 +69,14 @@ pub struct MemoryPlan {
 }
 
 /// Bytes of 8-bit RGB for `width` x `height`.
-pub fn rgb_bytes(width: u32, height: u32) -> u64 {
+pub(crate) fn rgb_bytes(width: u32, height: u32) -> u64 {
     u64::from(width) * u64::from(height) * 3
 }
 
 /// The largest encoded output accepted for `rgb` bytes of pixels: a photo's
 /// JPEG or PNG is a fraction of its pixels; even noise at quality 100 stays
 /// under this. The encoder's writer refuses to grow past it.
-pub fn output_bound(rgb: u64) -> u64 {
+pub(crate) fn output_bound(rgb: u64) -> u64 {
     rgb + rgb / 8 + MIB
 }
 

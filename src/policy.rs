@@ -196,7 +196,7 @@ pub enum Engine {
 
 impl Engine {
     /// Every engine, as `veil.toml` names them.
-    pub const ALL: [Engine; 4] = [
+    pub(crate) const ALL: [Engine; 4] = [
         Engine::Rustface,
         Engine::Centerface,
         Engine::Both,
@@ -311,17 +311,17 @@ impl Default for DetectorPolicy {
 
 impl Limits {
     /// [`Limits::max_alloc_mib`] in bytes.
-    pub fn max_alloc_bytes(&self) -> u64 {
+    pub(crate) fn max_alloc_bytes(&self) -> u64 {
         self.max_alloc_mib.saturating_mul(1024 * 1024)
     }
 
     /// [`Limits::max_file_mib`] in bytes.
-    pub fn max_file_bytes(&self) -> u64 {
+    pub(crate) fn max_file_bytes(&self) -> u64 {
         self.max_file_mib.saturating_mul(1024 * 1024)
     }
 
     /// [`Limits::ingest_memory_mib`] in bytes.
-    pub fn ingest_memory_bytes(&self) -> u64 {
+    pub(crate) fn ingest_memory_bytes(&self) -> u64 {
         self.ingest_memory_mib.saturating_mul(1024 * 1024)
     }
 }
@@ -422,7 +422,7 @@ impl Policy {
     }
 
     /// Check ranges and names that serde cannot.
-    pub fn validate(&self) -> Result<(), PolicyError> {
+    pub(crate) fn validate(&self) -> Result<(), PolicyError> {
         let bad = |key, problem: String| Err(PolicyError::Invalid { key, problem });
         let d = &self.detector;
         if !(d.centerface_threshold > 0.0 && d.centerface_threshold < 1.0) {
@@ -532,17 +532,17 @@ impl Policy {
     }
 
     /// The fill colour as RGB.
-    pub fn fill_rgb(&self) -> [u8; 3] {
+    pub(crate) fn fill_rgb(&self) -> [u8; 3] {
         self.output.fill.channels()
     }
 
     /// The flattening background as RGB.
-    pub fn background_rgb(&self) -> [u8; 3] {
+    pub(crate) fn background_rgb(&self) -> [u8; 3] {
         self.output.background.channels()
     }
 
     /// Minimum zoom in percent (200 = 2×), as evidence records it.
-    pub fn min_zoom_pct(&self) -> u32 {
+    pub(crate) fn min_zoom_pct(&self) -> u32 {
         (self.gates.min_zoom * 100.0).round() as u32
     }
 

@@ -9,7 +9,7 @@
 
 /// What in `reason` looks like a patient detail, as a phrase for a refusal
 /// ("a date (12/03/1970)"); `None` when nothing does.
-pub fn patient_detail(reason: &str) -> Option<String> {
+pub(crate) fn patient_detail(reason: &str) -> Option<String> {
     let words: Vec<&str> = reason
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')' | '"'))
         .filter(|w| !w.is_empty())

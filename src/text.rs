@@ -24,7 +24,7 @@ pub fn printable(s: &str, max: usize) -> String {
 }
 
 /// A path made printable; invalid UTF-8 is shown as replacement characters.
-pub fn printable_path(p: &std::path::Path) -> String {
+pub(crate) fn printable_path(p: &std::path::Path) -> String {
     printable(&p.to_string_lossy(), 4096)
 }
 

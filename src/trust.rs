@@ -47,7 +47,7 @@ impl Enrolment {
     }
 
     /// The window of this enrolment, or why its times do not parse.
-    pub fn validity(&self) -> Result<Validity, String> {
+    pub(crate) fn validity(&self) -> Result<Validity, String> {
         let parse = |s: &Option<String>, what: &str| {
             s.as_deref()
                 .map(|t| {
@@ -114,7 +114,12 @@ pub enum Role {
 
 impl TrustState {
     /// Take `key` (signing `name`) as the root, from `line`.
-    pub fn set_root(&mut self, key: PublicKey, name: &str, line: usize) -> Result<(), String> {
+    pub(crate) fn set_root(
+        &mut self,
+        key: PublicKey,
+        name: &str,
+        line: usize,
+    ) -> Result<(), String> {
         if let Some(r) = &self.root {
             return Err(format!(
                 "a second administrator entry (the trust root was set on line {}); Veil has no key rotation for the administrator",
@@ -175,7 +180,7 @@ impl TrustState {
     }
 
     /// Record a revocation made on `line`.
-    pub fn revoke(&mut self, e: &Enrolment, line: usize) -> Result<(), String> {
+    pub(crate) fn revoke(&mut self, e: &Enrolment, line: usize) -> Result<(), String> {
         let key = keys::parse_public(&e.key).map_err(|p| format!("revoked key: {p}"))?;
         let fp = keys::fingerprint_of(&key);
         match self.enrolled.remove(&fp) {
@@ -205,7 +210,7 @@ impl TrustState {
     }
 
     /// Who `fp` is allowed to sign as at time `t`, or why it may not sign.
-    pub fn role(&self, fp: &str, t: jiff::Timestamp) -> Result<Role, String> {
+    pub(crate) fn role(&self, fp: &str, t: jiff::Timestamp) -> Result<Role, String> {
         if self.root.as_ref().is_some_and(|r| r.fingerprint == fp) {
             return Ok(Role::Administrator);
         }
@@ -224,13 +229,13 @@ impl TrustState {
     }
 
     /// The principal of an enrolled reviewer key, if it is enrolled.
-    pub fn principal_of(&self, fp: &str) -> Option<&str> {
+    pub(crate) fn principal_of(&self, fp: &str) -> Option<&str> {
         self.enrolled.get(fp).map(|e| e.principal.as_str())
     }
 
     /// `allowed_signers` text for `ssh-keygen -Y verify`: the administrator
     /// and every active enrolment, with its validity window.
-    pub fn export_allowed_signers(&self) -> String {
+    pub(crate) fn export_allowed_signers(&self) -> String {
         let mut s = String::from(
             "# Exported by Veil from the ledger's enrolments; edits here change nothing Veil believes.\n",
         );
@@ -259,7 +264,7 @@ impl TrustState {
 
     /// How `signers` (an `allowed_signers` file) differs from this state:
     /// one sentence per difference; empty when they agree.
-    pub fn differences(&self, signers: &AllowedSigners) -> Vec<String> {
+    pub(crate) fn differences(&self, signers: &AllowedSigners) -> Vec<String> {
         let mut out = Vec::new();
         let mut listed: BTreeMap<String, (String, usize)> = BTreeMap::new();
         for t in &signers.keys {
@@ -370,7 +375,7 @@ impl Trust {
     }
 
     /// The signers a legacy (pre-administrator) entry is checked against.
-    pub fn legacy_signers(&self) -> &AllowedSigners {
+    pub(crate) fn legacy_signers(&self) -> &AllowedSigners {
         self.anchor
             .as_ref()
             .and_then(Anchor::signers)

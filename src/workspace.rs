@@ -8,13 +8,13 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Default workspace folder, relative to the current directory.
-pub const DEFAULT_WORKSPACE: &str = "veil-work";
+pub(crate) const DEFAULT_WORKSPACE: &str = "veil-work";
 
 /// The workspace a command means when none is named, found as git finds
 /// its repository: the nearest of `start` and its ancestors that is a
 /// workspace (its `veil.toml` and `items/`), or that holds one as
 /// [`DEFAULT_WORKSPACE`]. `None` when there is none up to the root.
-pub fn discover(start: &Path) -> Option<PathBuf> {
+pub(crate) fn discover(start: &Path) -> Option<PathBuf> {
     let is_workspace = |d: &Path| d.join("veil.toml").is_file() && d.join("items").is_dir();
     start.ancestors().find_map(|d| {
         if is_workspace(d) {
@@ -126,7 +126,7 @@ impl Workspace {
     /// never leaves the workspace: outputs, ledger and certificates carry
     /// only values derived from it. Two processes making it at once agree
     /// (the file is created only if absent).
-    pub fn dicom_salt(&self) -> Result<Vec<u8>, WorkspaceError> {
+    pub(crate) fn dicom_salt(&self) -> Result<Vec<u8>, WorkspaceError> {
         let path = self.root.join("dicom-salt");
         let read = |path: &Path| -> Result<Vec<u8>, WorkspaceError> {
             let text = fs::read_to_string(path).map_err(io_err(path))?;
@@ -326,7 +326,7 @@ impl Workspace {
     }
 
     /// Full id from a unique prefix (at least 4 hex digits).
-    pub fn resolve_id(&self, prefix: &str) -> Result<String, WorkspaceError> {
+    pub(crate) fn resolve_id(&self, prefix: &str) -> Result<String, WorkspaceError> {
         if prefix.chars().count() < 4 {
             return Err(WorkspaceError::ShortPrefix(prefix.to_string()));
         }
@@ -559,12 +559,12 @@ pub(crate) fn private_dir(path: &Path) -> io::Result<()> {
 /// Write `bytes` to `path` so that readers see the old file or the new one,
 /// never a mix: temp file in the same folder, fsync, rename, fsync folder.
 /// A symlink at `path` is replaced, never followed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_mode(path, bytes, 0o600)
 }
 
 /// [`write_atomic`] with an explicit file mode (outputs are 0640).
-pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub(crate) fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -589,7 +589,7 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
 }
 
 /// fsync a folder so a rename in it survives a crash.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         fs::File::open(dir)?.sync_all()?;

@@ -236,7 +236,9 @@ fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
         return;
     };
     let id = pick_item(&env.ws);
-    let masks = env.item(&id)["masks"].as_array().map_or(0, std::vec::Vec::len);
+    let masks = env.item(&id)["masks"]
+        .as_array()
+        .map_or(0, std::vec::Vec::len);
     let tmux = start_review(&env, &id, "true", "approve");
 
     // The photo with the most masks is the astronaut: her face, and the
@@ -274,7 +276,10 @@ fn an_operator_verifies_previews_attests_and_approves_a_demo_photo_in_tmux() {
     // Attest the three reviewer gates.
     tmux.keys(&["1", "2", "3"]);
     env.wait_item(&id, 10, "the attestations", |v| {
-        v["gates"]["attested"].as_object().map_or(0, serde_json::Map::len) == 3
+        v["gates"]["attested"]
+            .as_object()
+            .map_or(0, serde_json::Map::len)
+            == 3
     });
     tmux.wait_for("ready to approve", 10);
 
@@ -419,7 +424,10 @@ fn a_newcomer_follows_the_readme_try_it_word_for_word_through_approval_and_verif
             }
             "3" => {
                 env.wait_item(&id, 10, "the attestations", |v| {
-                    v["gates"]["attested"].as_object().map_or(0, serde_json::Map::len) == 3
+                    v["gates"]["attested"]
+                        .as_object()
+                        .map_or(0, serde_json::Map::len)
+                        == 3
                 });
                 // With no key of their own, the demo's reviewer signs.
                 tmux.wait_for("attested by Demo Reviewer (demo only)", 10);
@@ -497,11 +505,7 @@ fn sigterm_during_review_gives_the_terminal_back_and_keeps_every_change() {
     let veil = child_of(shell).expect("veil running under the pane's shell");
     // SAFETY: kill(2) with a pid we just read and a valid signal number.
     let sent = unsafe { libc::kill(veil, libc::SIGTERM) };
-    assert_eq!(
-        sent,
-        0,
-        "kill -TERM {veil}"
-    );
+    assert_eq!(sent, 0, "kill -TERM {veil}");
 
     let screen = tmux.wait_for("TTY=", 20);
     assert!(screen.contains("VEIL-EXIT=1"), "{screen}");

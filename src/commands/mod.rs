@@ -36,7 +36,7 @@ impl From<Exit> for ExitCode {
 
 /// Where `veil demo` puts its workspace unless told otherwise, so a demo
 /// never mixes sample photos into a real queue.
-pub const DEMO_WORKSPACE: &str = "veil-demo";
+pub(crate) const DEMO_WORKSPACE: &str = "veil-demo";
 
 /// An error and its causes as one line, `outer: inner: …`, each cause
 /// said once: an error whose own message already ends with its cause's

@@ -160,7 +160,7 @@ fn intersection(a: &Rect, b: &Rect) -> f64 {
 }
 
 /// `inner` lies at least 70 % inside one of `outers` (a text box on a face).
-pub fn mostly_inside(inner: &Rect, outers: &[Rect]) -> bool {
+pub(crate) fn mostly_inside(inner: &Rect, outers: &[Rect]) -> bool {
     let a = area(inner);
     a > 0.0 && outers.iter().any(|o| intersection(inner, o) / a >= 0.7)
 }
@@ -192,7 +192,7 @@ fn suppress(mut found: Vec<Detection>) -> Vec<Detection> {
 /// A window on an image (or an image with a border): its origin, size, and
 /// which of its sides are shared with a neighbouring tile.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Tile {
+pub struct Tile {
     pub x: u32,
     pub y: u32,
     pub w: u32,

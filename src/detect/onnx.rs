@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tract_onnx::prelude::*;
 
 /// A runnable plan for one input size.
-pub(crate) type Plan = Arc<TypedSimplePlan>;
+pub type Plan = Arc<TypedSimplePlan>;
 
 /// Photos come in a few sizes (and tiles in fewer); a stream of odd ones
 /// must not grow the cache forever.
 const MAX_PLANS: usize = 32;
 
 /// One embedded model and what is derived from it, each made once.
-pub(crate) struct EmbeddedModel {
+pub struct EmbeddedModel {
     bytes: &'static [u8],
     hash: OnceLock<String>,
     parsed: OnceLock<Result<InferenceModel, String>>,

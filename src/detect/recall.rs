@@ -159,7 +159,7 @@ impl Tally {
 
 /// One labelled thing's outcome in the per-tag counts `(tag, hits, total)`
 /// of every tag it carries: what both harnesses tally by tag.
-pub fn count_tags(by_tag: &mut [(String, usize, usize)], tags: &[String], hit: bool) {
+pub(crate) fn count_tags(by_tag: &mut [(String, usize, usize)], tags: &[String], hit: bool) {
     for (tag, n, total) in by_tag.iter_mut() {
         if tags.contains(tag) {
             *total += 1;
@@ -198,7 +198,7 @@ pub fn table(tallies: &[Tally]) -> String {
 /// A Markdown table whose rows are `cells` followed by one `n/total`
 /// column per tag (the tags of the first row name the columns): the face
 /// and the text harness print theirs with it.
-pub fn tag_table<'a>(
+pub(crate) fn tag_table<'a>(
     head: &[&str],
     rows: impl IntoIterator<Item = (Vec<String>, &'a [(String, usize, usize)])>,
 ) -> String {

@@ -88,7 +88,7 @@ impl TextDetector {
 
     /// The pass's scale for a photo of `w`×`h`: its long side brought to
     /// the policy's `text_max_side`, enlarged at most [`MAX_UPSCALE`] times.
-    pub fn pass_scale(&self, w: u32, h: u32) -> f64 {
+    pub(crate) fn pass_scale(&self, w: u32, h: u32) -> f64 {
         let long = w.max(h).max(1) as f64;
         (self.settings.text_max_side as f64 / long).min(MAX_UPSCALE)
     }

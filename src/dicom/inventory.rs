@@ -154,13 +154,13 @@ const E1_1: &[(u16, u16)] = &[
 
 /// The reviewer's headings (short: the station's panel is narrow).
 pub const ID: &str = "DICOM-id";
-pub const PRIVATE: &str = "DICOM-private";
-pub const ICON: &str = "DICOM-icon";
-pub const OVERLAY: &str = "DICOM-overlay";
-pub const CURVE: &str = "DICOM-curve";
-pub const FILE: &str = "DICOM-file";
-pub const HEADER: &str = "DICOM";
-pub const PIXELS: &str = "DICOM-pixels";
+pub(crate) const PRIVATE: &str = "DICOM-private";
+pub(crate) const ICON: &str = "DICOM-icon";
+pub(crate) const OVERLAY: &str = "DICOM-overlay";
+pub(crate) const CURVE: &str = "DICOM-curve";
+pub(crate) const FILE: &str = "DICOM-file";
+pub(crate) const HEADER: &str = "DICOM";
+pub(crate) const PIXELS: &str = "DICOM-pixels";
 
 /// Where a finding sorts: identity first (the patient module, then
 /// other identifying attributes, the file meta group last), then private
@@ -190,7 +190,7 @@ fn rank(group: &str, tag_group: u16) -> (u8, u8) {
 /// data set, sequences recursed. Warnings say when the list was cut.
 /// `embedded` lists what a JPEG inside the pixel data carries (the photo
 /// inventory, passed in so this module needs nothing of `metadata`).
-pub fn inventory_file(
+pub(crate) fn inventory_file(
     bytes: &[u8],
     p: &super::Parsed,
     embedded: &dyn Fn(&[u8]) -> Vec<MetadataFinding>,
@@ -376,7 +376,7 @@ fn group_of(tag: Tag, vr: VR, in_icon: bool) -> &'static str {
 }
 
 /// Named by Table E.1-1, or a kind of value that identifies by nature.
-pub fn identifying(tag: Tag, vr: VR) -> bool {
+pub(crate) fn identifying(tag: Tag, vr: VR) -> bool {
     let class_uid = matches!(
         (tag.0, tag.1),
         (0x0008, 0x0016) | (0x0008, 0x1150) | (0x0002, 0x0002) | (0x0002, 0x0010)

@@ -235,7 +235,7 @@ pub fn decode(bytes: &[u8], l: &Limits, step: Step) -> Result<Decoded, DecodeErr
 }
 
 /// The name of a transfer syntax the registry knows.
-pub fn transfer_syntax_name(uid: &str) -> Option<&'static str> {
+pub(crate) fn transfer_syntax_name(uid: &str) -> Option<&'static str> {
     use dicom_encoding::TransferSyntaxIndex;
     dicom_transfer_syntax_registry::TransferSyntaxRegistry
         .get(uid)
@@ -502,7 +502,11 @@ pub fn source(p: &Parsed, salt: &[u8], dates: crate::policy::DicomDates) -> Dico
 /// value an output carries comes from the original, never from an item
 /// file someone could edit (a UID is 39 free digits: room for an MRN).
 /// The error names the first field that differs.
-pub fn confirm_source(bytes: &[u8], salt: &[u8], claimed: &DicomSource) -> Result<(), String> {
+pub(crate) fn confirm_source(
+    bytes: &[u8],
+    salt: &[u8],
+    claimed: &DicomSource,
+) -> Result<(), String> {
     let parsed = parse(bytes).map_err(|e| e.to_string())?;
     let dates = if claimed.shifted_study_date.is_some() {
         crate::policy::DicomDates::Shift

@@ -28,12 +28,12 @@ use sha2::{Digest, Sha256};
 
 pub use crate::dicom_source::SECONDARY_CAPTURE;
 /// Written in (0002,0013).
-pub const IMPLEMENTATION_VERSION: &str = "VEIL_0_1";
+pub(crate) const IMPLEMENTATION_VERSION: &str = "VEIL_0_1";
 /// The profile Veil applies, as the certificate and ledger name it.
-pub const PROFILE: &str = "PS3.15 Annex E Basic Application Level Confidentiality Profile";
+pub(crate) const PROFILE: &str = "PS3.15 Annex E Basic Application Level Confidentiality Profile";
 
 /// Modality defined terms (PS3.3 C.7.3.1.1.1) carried over; others become `OT`.
-pub const MODALITIES: &[&str] = &[
+pub(crate) const MODALITIES: &[&str] = &[
     "AR", "AS", "ASMT", "AU", "BDUS", "BI", "BMD", "CR", "CT", "DG", "DOC", "DX", "ECG", "EPS",
     "ES", "FID", "GM", "HC", "HD", "IO", "IOL", "IVOCT", "IVUS", "KER", "KO", "LEN", "LS", "MG",
     "MR", "M3D", "NM", "OAM", "OCT", "OP", "OPM", "OPT", "OPTBSV", "OPTENF", "OPV", "OSS", "OT",
@@ -51,7 +51,7 @@ const MODIFIED_DATES: (&str, &str) = (
 );
 
 /// The methods applied to an output: the profile, its options.
-pub fn methods(dates_shifted: bool) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn methods(dates_shifted: bool) -> Vec<(&'static str, &'static str)> {
     let mut m = vec![BASIC, CLEAN_PIXELS, CLEAN_FEATURES];
     if dates_shifted {
         m.push(MODIFIED_DATES);
@@ -154,19 +154,19 @@ fn uid_of(digest: &[u8; 32]) -> String {
 }
 
 /// A new UID for the original's `value` (a study or series UID).
-pub fn salted_uid(salt: &[u8], label: &str, value: &str) -> String {
+pub(crate) fn salted_uid(salt: &[u8], label: &str, value: &str) -> String {
     uid_of(&mac(salt, label, value))
 }
 
 /// The salted digest of `value`, hex.
-pub fn salted_hex(salt: &[u8], label: &str, value: &str) -> String {
+pub(crate) fn salted_hex(salt: &[u8], label: &str, value: &str) -> String {
     hex::encode(mac(salt, label, value))
 }
 
 /// The output's SOP Instance UID: from the item's seed and its masks, so
 /// the same decision rendered again is the same instance and a different
 /// one is not.
-pub fn instance_uid(seed: &str, masks_digest: &str) -> String {
+pub(crate) fn instance_uid(seed: &str, masks_digest: &str) -> String {
     let mut h = Sha256::new();
     h.update(seed.as_bytes());
     h.update([0]);
@@ -176,7 +176,7 @@ pub fn instance_uid(seed: &str, masks_digest: &str) -> String {
 
 /// The study date moved back by this patient's secret offset (1–3650
 /// days, the same for every study of the patient in this workspace).
-pub fn shift_date(salt: &[u8], patient_id: &str, date: &str) -> Option<String> {
+pub(crate) fn shift_date(salt: &[u8], patient_id: &str, date: &str) -> Option<String> {
     let d: jiff::civil::Date = jiff::civil::Date::strptime("%Y%m%d", date.trim()).ok()?;
     let m = mac(salt, "date-shift", patient_id);
     let days = 1 + i64::from(u16::from_be_bytes([m[0], m[1]])) % 3650;
@@ -185,7 +185,7 @@ pub fn shift_date(salt: &[u8], patient_id: &str, date: &str) -> Option<String> {
 }
 
 /// The Implementation Class UID Veil writes in (0002,0012).
-pub fn implementation_uid() -> String {
+pub(crate) fn implementation_uid() -> String {
     uid_of(&Sha256::digest(b"Veil de-identification station").into())
 }
 
@@ -471,7 +471,10 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
     }
     let (rows, cols) = (number(tags::ROWS), number(tags::COLUMNS));
     let px = obj.element(tags::PIXEL_DATA).map_err(|e| e.to_string())?;
-    let n = px.value().primitive().map(dicom_core::PrimitiveValue::calculate_byte_len);
+    let n = px
+        .value()
+        .primitive()
+        .map(dicom_core::PrimitiveValue::calculate_byte_len);
     let expected = rows.zip(cols).map(|(r, c)| {
         let n = r as usize * c as usize * 3;
         n + n % 2

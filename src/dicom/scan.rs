@@ -32,15 +32,15 @@ const SEQUENCE_END: (u16, u16) = (0xFFFE, 0xE0DD);
 const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
 
 /// Implicit VR Little Endian.
-pub const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
+pub(crate) const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 /// Explicit VR Little Endian.
-pub const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+pub(crate) const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
 const DEFLATED_LE: &str = "1.2.840.10008.1.2.1.99";
 
 /// How an error for a transfer syntax the walk does not follow begins
 /// (the caller reports it as unsupported, not corrupt).
-pub const UNSUPPORTED: &str = "transfer syntax not read: ";
+pub(crate) const UNSUPPORTED: &str = "transfer syntax not read: ";
 
 /// What the walk learnt about a file whose structure holds together.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -245,6 +245,7 @@ pub(super) fn check_debris(
     Ok(())
 }
 
+/// Why a line is not an entry, in words for a finding.
 pub(super) fn line_problem(e: &LineError) -> String {
     match e {
         LineError::NotJson => "not JSON".into(),
@@ -287,6 +288,7 @@ impl Ledger {
         })
     }
 
+    /// The ledger file this handle appends to.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -419,6 +421,7 @@ impl Ledger {
     }
 }
 
+/// An I/O failure on `path`, as a ledger error naming it.
 pub(crate) fn io_err(path: &Path, source: io::Error) -> LedgerError {
     LedgerError::Io {
         path: path.to_path_buf(),

@@ -22,6 +22,7 @@ pub fn canonical(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     Ok(out)
 }
 
+/// Append the canonical bytes of `value` to `out`.
 pub(super) fn write_canonical(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
@@ -73,6 +74,7 @@ pub(super) fn write_canonical(value: &Value, out: &mut Vec<u8>) -> Result<(), Ca
     Ok(())
 }
 
+/// Append `s` as a JSON string with the minimal escapes.
 pub(super) fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     for c in s.chars() {

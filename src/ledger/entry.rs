@@ -37,6 +37,7 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// The kind as ledger lines spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::Header => "header",
@@ -354,7 +355,7 @@ impl Entry {
     }
 
     /// True for a first approval that waits for a second reviewer.
-    pub fn needs_second(&self) -> bool {
+    pub(crate) fn needs_second(&self) -> bool {
         self.kind == EntryKind::Approve
             && self.gates.as_ref().is_some_and(|gs| {
                 gs.iter()
@@ -364,12 +365,12 @@ impl Entry {
 }
 
 /// `veil x.y.z`.
-pub fn tool_version() -> String {
+pub(crate) fn tool_version() -> String {
     format!("veil {}", env!("CARGO_PKG_VERSION"))
 }
 
 /// A name that stays inside `out/`.
-pub fn safe_output_name(name: &str) -> bool {
+pub(crate) fn safe_output_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
         && name

@@ -105,6 +105,7 @@ pub(super) struct Scan {
     claimed: Vec<bool>,
 }
 
+/// Split and parse every line, and mark the lines `discarded` claims cover.
 pub(super) fn scan(bytes: &[u8]) -> Scan {
     let lines = split_lines(bytes);
     // Each line parses on its own: on all cores (verify reads 100k lines).
@@ -217,7 +218,7 @@ pub(super) fn claimed_lines_quick(bytes: &[u8], lines: &[RawLine]) -> Vec<bool> 
 /// before it signs; [`verify`] is the audit): the first `admin` entry is
 /// the root, and the `enrol`, `revoke` and `policy` entries it signed after
 /// that apply in order.
-pub fn trust_state(index: &[Located]) -> TrustState {
+pub(crate) fn trust_state(index: &[Located]) -> TrustState {
     let mut state = TrustState::default();
     for l in index {
         let e = &l.entry;

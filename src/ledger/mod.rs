@@ -21,11 +21,12 @@ use std::fmt::Write as _;
 /// enrolments) verify as legacy trust.
 pub const LEDGER_VERSION: u64 = 2;
 /// The version written before the trust root existed.
-pub const LEGACY_VERSION: u64 = 1;
+pub(crate) const LEGACY_VERSION: u64 = 1;
 /// `prev` of the header line.
-pub const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const ZERO_HASH: &str =
+    "0000000000000000000000000000000000000000000000000000000000000000";
 /// Largest integer a ledger may carry (2^53 − 1): every JSON reader agrees on it.
-pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 mod append;
 mod canonical_json;
@@ -39,6 +40,7 @@ pub use entry::*;
 pub use lines::*;
 pub use verify::*;
 
+/// The first 12 characters of a hash or id, for messages.
 pub(crate) fn short(s: &str) -> &str {
     s.get(..12).unwrap_or(s)
 }

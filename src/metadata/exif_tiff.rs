@@ -15,6 +15,7 @@ pub(super) enum Host {
     TiffFile,
 }
 
+/// Parse a TIFF block under the file's value budget; a warning naming `place` when it cannot be read.
 pub(super) fn read_exif(tiff: &[u8], place: &str, c: &mut Collector) -> Option<exif::Exif> {
     match exif::Reader::new()
         .continue_on_error(true)
@@ -82,6 +83,7 @@ pub(super) fn extra_tag_name(n: u16) -> Option<&'static str> {
     })
 }
 
+/// A tag's name as exiftool shows it, or its number.
 pub(super) fn tag_name(tag: Tag) -> String {
     let name = tag.to_string();
     if !name.starts_with("Tag(") {
@@ -157,6 +159,7 @@ impl fmt::Write for Bounded {
     }
 }
 
+/// A value's text, cut to what the reviewer is shown.
 pub(super) fn display_bounded(d: impl fmt::Display) -> String {
     let mut w = Bounded {
         s: String::new(),
@@ -172,6 +175,7 @@ pub(super) fn display_bounded(d: impl fmt::Display) -> String {
     out
 }
 
+/// EXIF orientation 1–8 in words.
 pub(super) fn orientation_meaning(o: u32) -> &'static str {
     match o {
         1 => "upright",

@@ -21,6 +21,7 @@ pub(super) fn icc_summary(p: &[u8]) -> String {
     parts.join(", ")
 }
 
+/// The profile's description tag (`desc`), if readable.
 pub(super) fn icc_description(p: &[u8]) -> Option<String> {
     let count = be32(p, 128)? as usize;
     for i in 0..count.min(256) {

@@ -24,6 +24,7 @@ pub(super) struct ExtendedXmpPacket {
     chunks: Vec<(u32, Vec<u8>)>,
 }
 
+/// List what a JPEG carries: every segment, and what follows its end.
 pub(super) fn jpeg(b: &[u8], c: &mut Collector) {
     let mut icc = IccChunks::default();
     let mut ext = ExtendedXmp::default();
@@ -129,6 +130,7 @@ pub(super) fn skip_entropy_coded(b: &[u8], mut pos: usize) -> usize {
     b.len()
 }
 
+/// A JPEG marker's name (`APP1`, `COM`, …).
 pub(super) fn marker_name(marker: u8) -> String {
     match marker {
         0xE0..=0xEF => format!("APP{}", marker - 0xE0),
@@ -141,6 +143,7 @@ pub(super) fn marker_name(marker: u8) -> String {
     }
 }
 
+/// One marker segment: EXIF, XMP, ICC, Photoshop, MPF, comments or an unknown APPn.
 pub(super) fn jpeg_segment(
     marker: u8,
     p: &[u8],
@@ -186,6 +189,7 @@ pub(super) fn jpeg_segment(
     }
 }
 
+/// APP0: JFIF (its thumbnail) or JFXX.
 pub(super) fn app0(p: &[u8], c: &mut Collector) {
     if let Some(jfif) = p.strip_prefix(b"JFIF\0") {
         // Version, density and units are harmless; only a thumbnail counts.
@@ -250,6 +254,7 @@ pub(super) fn ducky(p: &[u8], c: &mut Collector) {
     }
 }
 
+/// Collect one chunk of an ICC profile split across APP2 segments.
 pub(super) fn icc_chunk(x: &[u8], icc: &mut IccChunks, c: &mut Collector) {
     let (Some(&seq), Some(&count), Some(data)) = (x.first(), x.get(1), x.get(2..)) else {
         c.warn("JPEG: ICC_PROFILE segment too short".to_string());
@@ -262,12 +267,14 @@ pub(super) fn icc_chunk(x: &[u8], icc: &mut IccChunks, c: &mut Collector) {
     }
 }
 
+/// List the ICC profile once its chunks are collected.
 pub(super) fn emit_icc_chunks(icc: &mut IccChunks, c: &mut Collector) {
     icc.chunks.sort_by_key(|(seq, _)| *seq);
     let profile: Vec<u8> = icc.chunks.drain(..).flat_map(|(_, d)| d).collect();
     c.add("ICC", "ICC_PROFILE", icc_summary(&profile));
 }
 
+/// Collect one chunk of an extended XMP packet.
 pub(super) fn extended_xmp_chunk(x: &[u8], ext: &mut ExtendedXmp, c: &mut Collector) {
     let (Some(guid), Some(full), Some(offset), Some(data)) =
         (x.get(..32), be32(x, 32), be32(x, 36), x.get(40..))
@@ -289,6 +296,7 @@ pub(super) fn extended_xmp_chunk(x: &[u8], ext: &mut ExtendedXmp, c: &mut Collec
     }
 }
 
+/// List the extended XMP packet once its chunks are collected.
 pub(super) fn emit_extended_xmp(ext: ExtendedXmp, c: &mut Collector) {
     for mut p in ext.packets {
         p.chunks.sort_by_key(|(offset, _)| *offset);

@@ -78,6 +78,7 @@ pub(super) fn photoshop_resources(b: &[u8], depth: u8, c: &mut Collector) {
     }
 }
 
+/// The IPTC IIM name of a record and dataset (`By-line`, `City`, …).
 pub(super) fn iim_name(record: u8, dataset: u8) -> Option<&'static str> {
     Some(match (record, dataset) {
         (1, 5) => "Destination",

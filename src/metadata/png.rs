@@ -32,6 +32,7 @@ pub(super) fn structural_png_chunk(t: &[u8]) -> bool {
     )
 }
 
+/// List what a PNG carries: every chunk, and what follows IEND.
 pub(super) fn png(b: &[u8], c: &mut Collector) {
     let mut pos = PNG_SIGNATURE.len();
     loop {
@@ -129,6 +130,7 @@ pub(super) fn keyword(data: &[u8]) -> (String, &[u8]) {
     }
 }
 
+/// One chunk: text (inflated under the budget), eXIf, iCCP, time or unknown.
 pub(super) fn png_chunk(kind: &[u8], name: &str, data: &[u8], c: &mut Collector) {
     match kind {
         b"tEXt" => {

@@ -3,6 +3,7 @@
 use super::*;
 use crate::text::printable;
 
+/// List what a WebP carries: its RIFF chunks, and what follows the RIFF data.
 pub(super) fn webp(b: &[u8], c: &mut Collector) {
     let declared = le32(b, 4).map_or(0, |n| n as usize).saturating_add(8);
     let end = if declared > b.len() {

@@ -95,6 +95,7 @@ pub(super) fn xmp_properties(text: &str) -> (Vec<(String, String)>, bool) {
     (props, complete)
 }
 
+/// Where `needle` starts in `hay` at or after `from`.
 pub(super) fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     hay.get(from..)?
         .windows(needle.len())
@@ -116,6 +117,7 @@ pub(super) fn tag_end(b: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// The `name="value"` attributes of an XML start tag.
 pub(super) fn attributes(s: &str) -> Vec<(&str, &str)> {
     let mut out = Vec::new();
     let mut rest = s;
@@ -136,6 +138,7 @@ pub(super) fn attributes(s: &str) -> Vec<(&str, &str)> {
     out
 }
 
+/// True for a qualified name that is a property, not RDF structure.
 pub(super) fn is_xmp_property(name: &str) -> bool {
     match name.split_once(':') {
         Some((prefix, local)) => {
@@ -145,6 +148,7 @@ pub(super) fn is_xmp_property(name: &str) -> bool {
     }
 }
 
+/// XML entities and character references decoded.
 pub(super) fn unescape(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
@@ -188,6 +192,7 @@ pub(super) fn unescape(s: &str) -> String {
     out
 }
 
+/// List an XMP packet's properties under `group`.
 pub(super) fn xmp_packet(packet: &[u8], group: &str, c: &mut Collector) {
     let text = String::from_utf8_lossy(packet);
     let (props, complete) = xmp_properties(&text);

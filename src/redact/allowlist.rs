@@ -68,10 +68,12 @@ pub(super) const APP0: u8 = 0xE0;
 
 pub(super) const COM: u8 = 0xFE;
 
+/// APP0–APP15.
 pub(super) fn is_app(marker: u8) -> bool {
     (0xE0..=0xEF).contains(&marker)
 }
 
+/// RST0–RST7 (inside entropy-coded data).
 pub(super) fn is_rst(marker: u8) -> bool {
     (0xD0..=0xD7).contains(&marker)
 }
@@ -84,6 +86,7 @@ pub(super) struct JpegSegment {
     pub(super) end: usize,
 }
 
+/// A JPEG marker's name for refusal messages.
 pub(super) fn marker_name(marker: u8) -> String {
     match marker {
         0xC0..=0xCF if !matches!(marker, DHT | 0xC8 | 0xCC) => format!("SOF{}", marker - 0xC0),
@@ -129,6 +132,7 @@ pub(super) fn segment_label(marker: u8, payload: &[u8]) -> String {
     }
 }
 
+/// A refusal naming the JPEG segment, its offset and the problem.
 pub(super) fn jpeg_err(
     segment: impl Into<String>,
     offset: usize,
@@ -249,6 +253,7 @@ pub(super) fn entropy_end(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// A JPEG output holds only allowlisted segments, in order, and nothing after EOI.
 pub(super) fn check_jpeg(bytes: &[u8]) -> Result<(), AllowlistError> {
     let (mut app0, mut sof, mut sos) = (false, false, false);
     for seg in jpeg_segments(bytes)? {
@@ -327,6 +332,7 @@ pub(super) struct PngChunk {
     pub(super) end: usize,
 }
 
+/// A PNG chunk type, printable.
 pub(super) fn chunk_name(kind: &[u8]) -> String {
     if kind.iter().all(u8::is_ascii_alphabetic) {
         String::from_utf8_lossy(kind).into_owned()
@@ -335,6 +341,7 @@ pub(super) fn chunk_name(kind: &[u8]) -> String {
     }
 }
 
+/// A refusal naming the PNG chunk, its offset and the problem.
 pub(super) fn png_err(
     chunk: impl Into<String>,
     offset: usize,
@@ -415,6 +422,7 @@ pub(super) fn png_chunks(bytes: &[u8]) -> Result<Vec<PngChunk>, AllowlistError> 
     }
 }
 
+/// A PNG output holds only allowlisted chunks with valid CRCs, and nothing after IEND.
 pub(super) fn check_png(bytes: &[u8]) -> Result<(), AllowlistError> {
     let mut idat = false;
     for (i, chunk) in png_chunks(bytes)?.iter().enumerate() {

@@ -120,6 +120,7 @@ pub(super) const PLAIN_JFIF_APP0: [u8; 18] = [
     0x00, 0x00,
 ];
 
+/// The encoder's JPEG with only allowlisted segments, and a plain JFIF APP0.
 pub(super) fn rebuild_jpeg(raw: &[u8]) -> Result<Vec<u8>, AllowlistError> {
     let mut out = Vec::with_capacity(raw.len());
     out.extend_from_slice(&[0xFF, 0xD8]);
@@ -134,6 +135,7 @@ pub(super) fn rebuild_jpeg(raw: &[u8]) -> Result<Vec<u8>, AllowlistError> {
     Ok(out)
 }
 
+/// The encoder's PNG with only allowlisted chunks.
 pub(super) fn rebuild_png(raw: &[u8]) -> Result<Vec<u8>, AllowlistError> {
     let mut out = Vec::with_capacity(raw.len());
     out.extend_from_slice(PNG_SIGNATURE);

@@ -190,7 +190,11 @@ pub fn render_from_bytes(
 /// Encode filled pixels, check the container, and say what to warn about.
 /// The pixels are dropped once encoded, before the container is rebuilt,
 /// so the peak is the pixels and one encoding (see [`crate::memory`]).
-pub fn finish_render(rgb: RgbImage, item: &Item, policy: &Policy) -> Result<Rendered, RedactError> {
+pub(crate) fn finish_render(
+    rgb: RgbImage,
+    item: &Item,
+    policy: &Policy,
+) -> Result<Rendered, RedactError> {
     let format = output_format(item, policy);
     let (width, height) = rgb.dimensions();
     let bytes = match (&item.dicom, format) {
@@ -229,7 +233,7 @@ pub fn finish_render(rgb: RgbImage, item: &Item, policy: &Policy) -> Result<Rend
 
 /// What `item` is released as: a DICOM original as DICOM when the policy
 /// says so, everything else in `[output] format`.
-pub fn output_format(item: &Item, policy: &Policy) -> OutputFormat {
+pub(crate) fn output_format(item: &Item, policy: &Policy) -> OutputFormat {
     match (&item.dicom, policy.dicom.output, policy.output.format) {
         (Some(_), DicomOutput::Dicom, _) => OutputFormat::Dicom,
         // Refused by the policy's validation; never a DICOM without its header.
@@ -239,7 +243,7 @@ pub fn output_format(item: &Item, policy: &Policy) -> OutputFormat {
 }
 
 /// The warning shown when masks are not solid fills.
-pub fn reversible_warning(mode: RedactionMode) -> String {
+pub(crate) fn reversible_warning(mode: RedactionMode) -> String {
     let name = match mode {
         RedactionMode::Solid => "solid",
         RedactionMode::Blur => "blur",
@@ -250,7 +254,7 @@ pub fn reversible_warning(mode: RedactionMode) -> String {
 
 /// The compressed/mobile preview: `rendered` scaled to `width` px wide
 /// (never enlarged), JPEG at `quality`, decoded back as a phone would show it.
-pub fn mobile_preview(
+pub(crate) fn mobile_preview(
     rendered: &RgbImage,
     width: u32,
     quality: u8,

@@ -25,6 +25,6 @@ pub fn output_name(naming: Naming, sequence: u64) -> String {
 }
 
 /// [`output_name`] plus the format's extension: `Case_3FQ7K2ZD.jpg`.
-pub fn output_file_name(naming: Naming, sequence: u64, format: OutputFormat) -> String {
+pub(crate) fn output_file_name(naming: Naming, sequence: u64, format: OutputFormat) -> String {
     format!("{}.{}", output_name(naming, sequence), format.extension())
 }

@@ -16,7 +16,7 @@ pub fn render_pixels(upright: DynamicImage, masks: &[Mask], policy: &Policy) -> 
 }
 
 /// Fill every mask into `rgb` as the policy's redaction mode says.
-pub fn fill_masks(rgb: &mut RgbImage, masks: &[Mask], policy: &Policy) {
+pub(crate) fn fill_masks(rgb: &mut RgbImage, masks: &[Mask], policy: &Policy) {
     let (w, h) = rgb.dimensions();
     let fill = policy.fill_rgb();
     for rect in masks.iter().filter_map(|m| m.rect.clamp_to(w, h)) {
@@ -58,6 +58,7 @@ pub fn flatten(image: DynamicImage, background: [u8; 3]) -> RgbImage {
     out
 }
 
+/// Fill `r` (clipped to the image) with `colour`.
 pub(super) fn fill_rect(rgb: &mut RgbImage, r: Rect, colour: [u8; 3]) {
     for y in r.y..r.bottom() {
         for x in r.x..r.right() {

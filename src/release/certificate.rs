@@ -40,7 +40,7 @@ pub fn certificate(ws: &Workspace, item_id: &str) -> Result<String, ReleaseError
 
 /// Write `out/<name>.certificate.txt` of a released item from the ledger
 /// (restores one lost to a crash or deleted); returns its path.
-pub fn write_certificate(ws: &Workspace, item_id: &str) -> Result<PathBuf, ReleaseError> {
+pub(crate) fn write_certificate(ws: &Workspace, item_id: &str) -> Result<PathBuf, ReleaseError> {
     let text = certificate(ws, item_id)?;
     let id = ws.resolve_id(item_id)?;
     let item = ws.load_item(&id)?;
@@ -55,6 +55,7 @@ pub fn write_certificate(ws: &Workspace, item_id: &str) -> Result<PathBuf, Relea
     Ok(path)
 }
 
+/// The certificate of the release of `id` with output `sha`, from the ledger index.
 pub(crate) fn certificate_from(index: &[Located], id: &str, sha: &str) -> Option<String> {
     let rel = index.iter().rev().find(|l| {
         l.entry.releases()
@@ -150,7 +151,10 @@ pub(super) fn certificate_text(ledger_id: &str, rel: &Located, first: Option<&Lo
             }
         }
     }
-    let engines = e.detector.iter().flat_map(super::super::item::DetectorInfo::each_engine);
+    let engines = e
+        .detector
+        .iter()
+        .flat_map(super::super::item::DetectorInfo::each_engine);
     let engines = engines
         .map(|d| ("Face", d))
         .chain(e.text_detector.iter().map(|d| ("Text", d)));

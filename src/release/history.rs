@@ -21,6 +21,7 @@ pub(super) struct History {
     pub(super) since: usize,
 }
 
+/// What the ledger decided about `original`, reading every entry that names it.
 pub(super) fn history(index: &[Located], original: &str) -> History {
     let mut h = History::default();
     let mut live_seq = None;

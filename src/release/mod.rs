@@ -185,12 +185,14 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
+    /// Items approved (released or awaiting a second reviewer).
     pub fn approved(&self) -> usize {
         self.rows
             .iter()
             .filter(|r| !matches!(r.result, BatchResult::Skipped { .. }))
             .count()
     }
+    /// Items skipped, each with its reason.
     pub fn skipped(&self) -> usize {
         self.rows.len() - self.approved()
     }
@@ -207,7 +209,7 @@ pub fn approve(
 }
 
 /// [`approve`], optionally flagging the item high-stakes first (`--high-stakes`).
-pub fn approve_with(
+pub(crate) fn approve_with(
     ws: &Workspace,
     reviewer: &Reviewer,
     item_id: &str,
@@ -222,7 +224,7 @@ pub fn approve_with(
 
 /// [`approve`] of the item whose lock the caller already holds (the review
 /// station's item on screen).
-pub fn approve_held(
+pub(crate) fn approve_held(
     ws: &Workspace,
     reviewer: &Reviewer,
     lock: &ItemLock,
@@ -274,7 +276,7 @@ pub fn approve_batch(
 }
 
 /// [`approve_batch`], optionally flagging every item high-stakes first.
-pub fn approve_batch_with(
+pub(crate) fn approve_batch_with(
     ws: &Workspace,
     reviewer: &Reviewer,
     state: ItemState,
@@ -309,7 +311,7 @@ pub fn approve_batch_with(
 }
 
 /// What approving `ids` would do, one row each; changes nothing.
-pub fn approve_dry_run(
+pub(crate) fn approve_dry_run(
     ws: &Workspace,
     reviewer: &Reviewer,
     ids: &[String],
@@ -516,7 +518,7 @@ pub fn reject(
 }
 
 /// [`reject`] of the item whose lock the caller already holds.
-pub fn reject_held(
+pub(crate) fn reject_held(
     ws: &Workspace,
     reviewer: &Reviewer,
     lock: &ItemLock,
@@ -577,7 +579,7 @@ fn check_attestable(attest: &[Gate]) -> Result<(), ReleaseError> {
 /// Who `reviewer` is in this ledger, or why they may not sign decisions
 /// now: the ledger needs a trust root and a recorded policy equal to
 /// `veil.toml`, and the key an active enrolment.
-pub fn ensure_enrolled(
+pub(crate) fn ensure_enrolled(
     ws: &Workspace,
     reviewer: &Reviewer,
     state: &TrustState,

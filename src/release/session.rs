@@ -27,6 +27,7 @@ pub(super) struct Record {
 }
 
 impl Record {
+    /// True when writing this record releases the output.
     pub(super) fn releases(&self) -> bool {
         self.entry.releases()
     }
@@ -62,6 +63,7 @@ pub(super) struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
+    /// Read the ledger (locked for writing unless a dry run) and who the reviewer is in it.
     pub(super) fn open(
         ws: &'a Workspace,
         reviewer: &'a Reviewer,
@@ -110,6 +112,7 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// The locked ledger, or an error in a dry run.
     pub(super) fn ledger_mut(&mut self) -> Result<&mut Ledger, ReleaseError> {
         match self.ledger.as_mut() {
             Some(l) => Ok(l),
@@ -289,6 +292,7 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// True when `out/<name>` is an unrecorded file holding exactly `sha`'s bytes (an interrupted approval).
     pub(super) fn orphan_named(&mut self, name: &str, sha: &str) -> Result<bool, ReleaseError> {
         Ok(self.orphans()?.get(sha).is_some_and(|n| n == name))
     }
@@ -446,6 +450,7 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Write the certificate of `item`'s release beside its output.
     pub(super) fn write_certificate(&self, item: &Item) -> Result<(), io::Error> {
         let Some(out) = &item.output else {
             return Ok(());
@@ -519,6 +524,7 @@ pub(super) fn drop_unsealed(item: &mut Item, trust: &TrustState) -> usize {
     dropped
 }
 
+/// The item as a decision leaves it: state, output record, output check.
 pub(super) fn finish_item(
     mut item: Item,
     rendered: &Rendered,
@@ -534,12 +540,14 @@ pub(super) fn finish_item(
     item
 }
 
+/// Remove files written before a failure (best effort).
 pub(super) fn remove_all(paths: &[PathBuf]) {
     for p in paths {
         let _ = fs::remove_file(p);
     }
 }
 
+/// The gate report as the ledger records it.
 pub(super) fn entry_gates(report: &GateReport) -> Vec<EntryGate> {
     report
         .statuses
@@ -554,6 +562,7 @@ pub(super) fn entry_gates(report: &GateReport) -> Vec<EntryGate> {
         .collect()
 }
 
+/// The redaction mode as the ledger records it.
 pub(super) fn redaction_name(mode: RedactionMode) -> &'static str {
     match mode {
         RedactionMode::Solid => "solid",

@@ -77,7 +77,7 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 5] = [
+    pub(crate) const ALL: [Section; 5] = [
         Section::Queue,
         Section::Masks,
         Section::View,
@@ -85,7 +85,7 @@ impl Section {
         Section::General,
     ];
 
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Section::Queue => "Queue",
             Section::Masks => "Masks",
@@ -209,7 +209,7 @@ impl Key {
 
     /// The key as terminals report it, normalised: a character already
     /// carries its shift, so Shift is dropped from `Char` and `BackTab`.
-    pub fn from_event(ev: &KeyEvent) -> Key {
+    pub(crate) fn from_event(ev: &KeyEvent) -> Key {
         let mut mods =
             ev.modifiers & (KeyModifiers::SHIFT | KeyModifiers::CONTROL | KeyModifiers::ALT);
         if matches!(ev.code, KeyCode::Char(_) | KeyCode::BackTab) {
@@ -250,7 +250,7 @@ impl Key {
     }
 
     /// `Ctrl-r`, `Shift-←`, `x`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!("{}{}", self.prefix(), self.base())
     }
 }
@@ -291,7 +291,7 @@ const fn grow(dw: i8, dh: i8, big: bool) -> Action {
 
 /// Every key the review station understands (overlays and the reason
 /// prompt aside, which take Esc/Enter and typed text).
-pub static BINDINGS: &[Binding] = &[
+pub(crate) static BINDINGS: &[Binding] = &[
     b(Key::ch('n'), Anywhere, A::NextItem),
     b(Key::ch('j'), Queue, A::NextItem),
     b(Key::plain(K::Down), Queue, A::NextItem),
@@ -379,7 +379,7 @@ pub enum Focus {
 }
 
 /// The action a key press means with this focus, if any.
-pub fn action_for(ev: &KeyEvent, focus: Focus) -> Option<Action> {
+pub(crate) fn action_for(ev: &KeyEvent, focus: Focus) -> Option<Action> {
     if ev.kind == KeyEventKind::Release {
         return None;
     }
@@ -417,7 +417,7 @@ fn eight_bit_meta(key: Key) -> Option<Key> {
 
 /// Why a key press does nothing with this focus, for the status line; or
 /// `None` when it does something (or is no key press at all).
-pub fn ignored(ev: &KeyEvent, focus: Focus) -> Option<String> {
+pub(crate) fn ignored(ev: &KeyEvent, focus: Focus) -> Option<String> {
     if ev.kind == KeyEventKind::Release
         || matches!(ev.code, KeyCode::Modifier(_) | KeyCode::Null)
         || action_for(ev, focus).is_some()
@@ -461,7 +461,7 @@ pub struct HelpEntry {
 
 /// The help overlay's lines, generated from [`BINDINGS`]: consecutive
 /// bindings with the same description share a line.
-pub fn help_entries() -> Vec<HelpEntry> {
+pub(crate) fn help_entries() -> Vec<HelpEntry> {
     let mut groups: Vec<(Section, Scope, String, Vec<Key>)> = Vec::new();
     for bd in BINDINGS {
         if let Action::ToggleAttest(i) = bd.action

@@ -137,7 +137,7 @@ pub struct History {
 }
 
 /// How many edits can be undone per item.
-pub const UNDO_DEPTH: usize = 200;
+pub(crate) const UNDO_DEPTH: usize = 200;
 
 /// Which continuous edit the last key made, so holding a key is one undo step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,12 +286,12 @@ impl App {
         self.current.and_then(|i| self.items.get(i))
     }
 
-    pub fn item_mut(&mut self) -> Option<&mut Item> {
+    pub(crate) fn item_mut(&mut self) -> Option<&mut Item> {
         self.current.and_then(|i| self.items.get_mut(i))
     }
 
     /// Indices of the items the filter shows.
-    pub fn visible(&self) -> Vec<usize> {
+    pub(crate) fn visible(&self) -> Vec<usize> {
         self.items
             .iter()
             .enumerate()
@@ -301,7 +301,7 @@ impl App {
     }
 
     /// Show item `index` (or nothing), resuming where the operator left it.
-    pub fn go_to(&mut self, index: Option<usize>) {
+    pub(crate) fn go_to(&mut self, index: Option<usize>) {
         self.remember_place();
         self.current = index.filter(|i| *i < self.items.len());
         self.edit_run = None;
@@ -344,7 +344,7 @@ impl App {
 
     /// The cells the picture fills: the image pane, or less when the
     /// terminal cannot show an image that large (see [`Self::image_limited`]).
-    pub fn image_cells(&self) -> (u16, u16) {
+    pub(crate) fn image_cells(&self) -> (u16, u16) {
         let a = self.panes().image;
         let (w, h) = self.graphics.fit_cells((a.width, a.height));
         if self.light_pictures() {
@@ -356,7 +356,7 @@ impl App {
 
     /// Whether pictures are held to half the pane (`g`): never half-blocks,
     /// which are text.
-    pub fn light_pictures(&self) -> bool {
+    pub(crate) fn light_pictures(&self) -> bool {
         self.light && self.graphics.protocol != ProtocolType::Halfblocks
     }
 
@@ -373,14 +373,14 @@ impl App {
 
     /// Where the picture goes, in cells: the image pane, or its centre
     /// when a terminal's sixel limit holds the picture smaller.
-    pub fn picture_area(&self) -> Area {
+    pub(crate) fn picture_area(&self) -> Area {
         let (w, h) = self.image_cells();
         layout::centred(self.panes().image, w, h)
     }
 
     /// The terminal's sixel limit when it makes the picture smaller than
     /// the pane, in pixels.
-    pub fn image_limited(&self) -> Option<(u32, u32)> {
+    pub(crate) fn image_limited(&self) -> Option<(u32, u32)> {
         let a = self.panes().image;
         (self.graphics.fit_cells((a.width, a.height)) != (a.width, a.height))
             .then_some(self.graphics.max_sixel)
@@ -393,7 +393,7 @@ impl App {
     }
 
     /// True when the current item has pixels to show.
-    pub fn has_image(&self) -> bool {
+    pub(crate) fn has_image(&self) -> bool {
         self.item()
             .is_some_and(|i| i.state != ItemState::Failed && i.width > 0 && i.height > 0)
     }
@@ -414,7 +414,7 @@ impl App {
     }
 
     /// The picture the image pane should show now.
-    pub fn frame_request(&self) -> Option<FrameRequest> {
+    pub(crate) fn frame_request(&self) -> Option<FrameRequest> {
         let item = self.item()?;
         let viewport = self.viewport()?;
         Some(FrameRequest {
@@ -428,7 +428,7 @@ impl App {
     }
 
     /// The selected mask.
-    pub fn selected_mask(&self) -> Option<&Mask> {
+    pub(crate) fn selected_mask(&self) -> Option<&Mask> {
         let id = self.selected?;
         self.item()?.masks.iter().find(|m| m.id == id)
     }
@@ -460,23 +460,14 @@ impl App {
         (self.item()?.id == r.item_id).then_some(r.reason.as_str())
     }
 
-    /// Masks can change only before any decision, and only in the session
-    /// holding the item.
-    pub fn editable(&self) -> bool {
-        self.locked_out().is_none()
-            && self
-                .item()
-                .is_some_and(|i| matches!(i.state, ItemState::Pending | ItemState::Ready))
-    }
-
     /// Evidence can be recorded while a decision is still open (by the
     /// session holding the item).
-    pub fn recording(&self) -> bool {
+    pub(crate) fn recording(&self) -> bool {
         self.locked_out().is_none() && self.item().is_some_and(|i| i.state.is_open())
     }
 
     /// The cells the mobile preview is drawn in.
-    pub fn preview_cells(&self) -> (u16, u16) {
+    pub(crate) fn preview_cells(&self) -> (u16, u16) {
         let a = layout::preview_area(Area::new(0, 0, self.screen.0, self.screen.1));
         (a.width, a.height)
     }

@@ -7,18 +7,18 @@
 use crate::item::{Edge, Rect};
 
 /// Zoom steps for `+` and `-`, in percent of fit.
-pub const ZOOM_STEPS: [u32; 15] = [
+pub(crate) const ZOOM_STEPS: [u32; 15] = [
     100, 125, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1200, 1600, 2400, 3200,
 ];
 
 /// Largest zoom, in percent of fit.
-pub const MAX_ZOOM_PCT: u32 = 3200;
+pub(crate) const MAX_ZOOM_PCT: u32 = 3200;
 
 /// Depth of an edge strip, in percent of the image's size across it.
-pub const EDGE_STRIP_PCT: u32 = 10;
+pub(crate) const EDGE_STRIP_PCT: u32 = 10;
 
 /// The next zoom step above `pct`.
-pub fn zoom_in(pct: u32) -> u32 {
+pub(crate) fn zoom_in(pct: u32) -> u32 {
     ZOOM_STEPS
         .into_iter()
         .find(|s| *s > pct)
@@ -26,7 +26,7 @@ pub fn zoom_in(pct: u32) -> u32 {
 }
 
 /// The next zoom step below `pct`.
-pub fn zoom_out(pct: u32) -> u32 {
+pub(crate) fn zoom_out(pct: u32) -> u32 {
     ZOOM_STEPS
         .into_iter()
         .rev()
@@ -47,14 +47,6 @@ pub struct Viewport {
 }
 
 impl Viewport {
-    /// Device pixels per source pixel.
-    pub fn scale(&self) -> f64 {
-        if self.rect.w == 0 {
-            return 1.0;
-        }
-        self.display_w as f64 / self.rect.w as f64
-    }
-
     /// Centre of the viewport in source pixels.
     pub fn centre(&self) -> (f64, f64) {
         (
@@ -65,7 +57,7 @@ impl Viewport {
 }
 
 /// The scale at which the whole image fits a pane of `pane` device pixels.
-pub fn fit_scale(image: (u32, u32), pane: (u32, u32)) -> f64 {
+pub(crate) fn fit_scale(image: (u32, u32), pane: (u32, u32)) -> f64 {
     let (w, h) = (image.0.max(1) as f64, image.1.max(1) as f64);
     let (pw, ph) = (pane.0.max(1) as f64, pane.1.max(1) as f64);
     (pw / w).min(ph / h)
@@ -112,19 +104,19 @@ pub fn viewport(
 }
 
 /// Size in source pixels of the viewport at `zoom_pct` (independent of centre).
-pub fn view_size_at(image: (u32, u32), pane: (u32, u32), zoom_pct: u32) -> (u32, u32) {
+pub(crate) fn view_size_at(image: (u32, u32), pane: (u32, u32), zoom_pct: u32) -> (u32, u32) {
     let v = viewport(image, pane, zoom_pct, (0.0, 0.0));
     (v.rect.w, v.rect.h)
 }
 
 /// True when a rectangle of `size` source pixels fits wholly in the view at `min_pct`.
-pub fn fits_at(image: (u32, u32), pane: (u32, u32), min_pct: u32, size: (u32, u32)) -> bool {
+pub(crate) fn fits_at(image: (u32, u32), pane: (u32, u32), min_pct: u32, size: (u32, u32)) -> bool {
     let (vw, vh) = view_size_at(image, pane, min_pct);
     size.0 <= vw && size.1 <= vh
 }
 
 /// The strip of source pixels along one edge that counts as "that edge".
-pub fn edge_strip(image: (u32, u32), edge: Edge) -> Rect {
+pub(crate) fn edge_strip(image: (u32, u32), edge: Edge) -> Rect {
     let (w, h) = (image.0.max(1), image.1.max(1));
     let dx = (w * EDGE_STRIP_PCT / 100).max(1);
     let dy = (h * EDGE_STRIP_PCT / 100).max(1);
@@ -138,7 +130,8 @@ pub fn edge_strip(image: (u32, u32), edge: Edge) -> Rect {
 
 /// The first part of `target` (in reading order of a grid of `tile`-sized
 /// cells) that the union of `seen` does not cover; `None` when covered.
-pub fn first_uncovered_tile(target: &Rect, seen: &[Rect], tile: (u32, u32)) -> Option<Rect> {
+#[cfg(test)]
+pub(crate) fn first_uncovered_tile(target: &Rect, seen: &[Rect], tile: (u32, u32)) -> Option<Rect> {
     tiles(target, tile).into_iter().find(|t| !covered(t, seen))
 }
 
@@ -209,7 +202,8 @@ mod tests {
         let v = viewport((4000, 3000), (800, 600), 200, (100.0, 2900.0));
         assert_eq!(v.rect, Rect::new(0, 1500, 2000, 1500));
         assert_eq!((v.display_w, v.display_h), (800, 600));
-        assert!((v.scale() - 0.4).abs() < 1e-9);
+        // 0.4 device pixels per source pixel.
+        assert!((f64::from(v.display_w) / f64::from(v.rect.w) - 0.4).abs() < 1e-9);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Neutral grey around the photograph (not part of the image, not themed).
-pub const BACKDROP: Rgb<u8> = Rgb([28, 28, 28]);
+pub(crate) const BACKDROP: Rgb<u8> = Rgb([28, 28, 28]);
 
 /// How images reach the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ impl Graphics {
     /// Whether pictures go through [`super::pane::PaneWriter`] (sixel, and
     /// kitty placed directly), sent in the parts that change, rather than
     /// through ratatui-image's widget, whole.
-    pub fn by_pane_writer(&self) -> bool {
+    pub(crate) fn by_pane_writer(&self) -> bool {
         match self.protocol {
             ProtocolType::Sixel => true,
             ProtocolType::Kitty => self.kitty_direct,
@@ -71,7 +71,7 @@ impl Graphics {
 
     /// The part of a pane of `cells` that a picture may fill: all of it,
     /// unless the terminal's sixel limit is smaller.
-    pub fn fit_cells(&self, cells: (u16, u16)) -> (u16, u16) {
+    pub(crate) fn fit_cells(&self, cells: (u16, u16)) -> (u16, u16) {
         match (self.protocol, self.max_sixel) {
             (ProtocolType::Sixel, Some((w, h))) => {
                 let (cw, ch) = self.cell_pixels();
@@ -85,7 +85,7 @@ impl Graphics {
 
     /// Pixels per cell in the images we build: half-blocks show one pixel
     /// per column and two per row, so build at exactly that resolution.
-    pub fn cell_pixels(&self) -> (u32, u32) {
+    pub(crate) fn cell_pixels(&self) -> (u32, u32) {
         match self.protocol {
             ProtocolType::Halfblocks => (1, 2),
             _ => (u32::from(self.font.0.max(1)), u32::from(self.font.1.max(1))),
@@ -111,7 +111,7 @@ impl Graphics {
 /// Outline colour of each mask kind: fixed, so operators learn them once.
 /// Each is a whole percent a channel, so a sixel register (which holds
 /// percent) shows it exactly.
-pub fn kind_rgb(kind: MaskKind) -> [u8; 3] {
+pub(crate) fn kind_rgb(kind: MaskKind) -> [u8; 3] {
     let pct = match kind {
         MaskKind::Face => [100, 25, 25],
         MaskKind::Identifier => [100, 69, 0],
@@ -124,10 +124,10 @@ pub fn kind_rgb(kind: MaskKind) -> [u8; 3] {
 }
 
 /// The dark line around each outline and the letters of its label.
-pub const SHADOW: [u8; 3] = [0, 0, 0];
+pub(crate) const SHADOW: [u8; 3] = [0, 0, 0];
 
 /// The overlay's colours, in ink-layer order: ink `k` is `inks()[k - 1]`.
-pub fn inks() -> [[u8; 3]; 1 + MaskKind::ALL.len()] {
+pub(crate) fn inks() -> [[u8; 3]; 1 + MaskKind::ALL.len()] {
     let mut all = [SHADOW; 1 + MaskKind::ALL.len()];
     for (slot, kind) in all[1..].iter_mut().zip(MaskKind::ALL) {
         *slot = kind_rgb(kind);
@@ -188,7 +188,7 @@ pub struct CellLabel {
 }
 
 /// What a mask's outline is labelled with: its kind's letter and number.
-pub fn label_text(kind: MaskKind, id: u32) -> String {
+pub(crate) fn label_text(kind: MaskKind, id: u32) -> String {
     format!("{}{id}", kind.letter())
 }
 
@@ -524,7 +524,7 @@ pub fn render(
 
 /// Fit a finished picture (the mobile preview) into a pane of `cells`,
 /// never enlarging it beyond its own pixels on a real graphics protocol.
-pub fn compose_fitted(picture: &RgbImage, cells: (u16, u16), g: Graphics) -> Canvas {
+pub(crate) fn compose_fitted(picture: &RgbImage, cells: (u16, u16), g: Graphics) -> Canvas {
     let (pw, ph) = g.pane_pixels(cells);
     let mut canvas = RgbImage::from_pixel(pw.max(1), ph.max(1), BACKDROP);
     let (w, h) = (picture.width().max(1), picture.height().max(1));

@@ -11,7 +11,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Block;
 
 /// From this many columns both side panels are shown unless folded.
-pub const WIDE: u16 = 120;
+pub(crate) const WIDE: u16 = 120;
 
 /// Which side panels the operator asked for; `None` follows the width.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub struct Panes {
 }
 
 /// Rows of the selected-mask box at the top of the right-hand panel.
-pub const MASK_HEIGHT: u16 = 7;
+pub(crate) const MASK_HEIGHT: u16 = 7;
 
 /// Lay out a screen of `area` with these folds.
 pub fn layout(area: Rect, folds: Folds) -> Panes {
@@ -76,7 +76,7 @@ pub fn layout(area: Rect, folds: Folds) -> Panes {
 }
 
 /// The box the mobile preview overlay occupies.
-pub fn preview_box(area: Rect) -> Rect {
+pub(crate) fn preview_box(area: Rect) -> Rect {
     centred(
         area,
         area.width.saturating_sub(8).min(72),
@@ -86,7 +86,7 @@ pub fn preview_box(area: Rect) -> Rect {
 
 /// The cells the mobile preview picture fills (inside its box, above two
 /// lines of facts).
-pub fn preview_area(area: Rect) -> Rect {
+pub(crate) fn preview_area(area: Rect) -> Rect {
     let inner = Block::bordered().inner(preview_box(area));
     Rect {
         height: inner.height.saturating_sub(3),
@@ -95,7 +95,7 @@ pub fn preview_area(area: Rect) -> Rect {
 }
 
 /// A box of `w`×`h` (at most `area`) centred in `area`.
-pub fn centred(area: Rect, w: u16, h: u16) -> Rect {
+pub(crate) fn centred(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect::new(

@@ -51,7 +51,7 @@ struct Resume {
 const RESUME_FILE: &str = "review.json";
 
 /// Open the review station on `ws` until the operator quits.
-pub fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
+pub(crate) fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
     let theme = theme::Theme::choose(
         args.theme.as_deref(),
         theme::no_color_requested(),
@@ -73,7 +73,10 @@ pub fn run_review(ws: &Workspace, args: &ReviewArgs) -> anyhow::Result<()> {
     );
     app.reviewer = reviewer.as_ref().ok().map(|r| r.name.clone());
     app.sealer = reviewer.as_ref().ok().cloned().map(app::Sealer::with);
-    app.problems = problems.iter().map(std::string::ToString::to_string).collect();
+    app.problems = problems
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     resume(&mut app, ws, start.as_deref());
     let mut notes = Vec::new();
     if let Err(e) = &reviewer {

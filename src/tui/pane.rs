@@ -121,8 +121,8 @@ struct Shown {
 
 /// The kitty image id of the pane's picture, and of the mobile preview's
 /// when it is placed directly (see [`super::image::encode`]).
-pub const KITTY_PANE_ID: u32 = 0x00A1_0003;
-pub const KITTY_PREVIEW_ID: u32 = 0x00A1_0004;
+pub(crate) const KITTY_PANE_ID: u32 = 0x00A1_0003;
+pub(crate) const KITTY_PREVIEW_ID: u32 = 0x00A1_0004;
 
 /// How the pictures reach the terminal that draws them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +157,7 @@ pub struct PaneWriter {
 
 impl PaneWriter {
     /// The terminal was cleared: nothing of the picture is on it.
-    pub fn forget(&mut self) {
+    pub(crate) fn forget(&mut self) {
         self.shown = None;
         self.last = None;
     }
@@ -165,7 +165,7 @@ impl PaneWriter {
     /// Cells that showed another protocol's picture (the mobile preview)
     /// at the last update and now hold text: the text must be written
     /// again, since ratatui believes it unchanged where the picture hid it.
-    pub fn uncovered_text<'a>(&self, buf: &'a Buffer) -> Vec<(u16, u16, &'a Cell)> {
+    pub(crate) fn uncovered_text<'a>(&self, buf: &'a Buffer) -> Vec<(u16, u16, &'a Cell)> {
         let Some((screen, _, foreign)) = &self.last else {
             return Vec::new();
         };
@@ -381,7 +381,7 @@ fn kitty_transmit(out: &mut String, img: &RgbImage, part: Option<(usize, usize, 
 /// A whole picture for kitty, transmitted and placed at the cursor over
 /// `cells` (columns, rows) as image `id`, under any text: what the mobile
 /// preview is drawn with when kitty places pictures directly.
-pub fn kitty_picture(img: &RgbImage, cells: (u16, u16), id: u32) -> String {
+pub(crate) fn kitty_picture(img: &RgbImage, cells: (u16, u16), id: u32) -> String {
     let mut out = String::new();
     let (c, r) = cells;
     kitty_send(

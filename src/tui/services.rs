@@ -11,9 +11,9 @@ use image::RgbImage;
 use std::sync::Mutex;
 
 /// Phone-thumbnail width of the mobile preview, in pixels.
-pub const MOBILE_WIDTH: u32 = 360;
+pub(crate) const MOBILE_WIDTH: u32 = 360;
 /// JPEG quality of the mobile preview.
-pub const MOBILE_QUALITY: u8 = 40;
+pub(crate) const MOBILE_QUALITY: u8 = 40;
 
 /// The real output of an item, checked, and how it looks on a phone.
 pub struct OutputProof {
@@ -83,7 +83,9 @@ impl LiveServices {
     /// The lock of the item on screen, if this session holds it.
     fn held(&self) -> std::sync::MutexGuard<'_, Option<ItemLock>> {
         // A panic while holding this guard cannot leave the lock half-set.
-        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

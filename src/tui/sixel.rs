@@ -114,7 +114,7 @@ pub struct Quantised {
 
 /// Map every pixel of `img` to a register of `palette`: an ink's own, or
 /// the photo register of its colour.
-pub fn quantise(img: &RgbImage, ink: &[u8], palette: &mut Palette) -> Quantised {
+pub(crate) fn quantise(img: &RgbImage, ink: &[u8], palette: &mut Palette) -> Quantised {
     let n = palette.inks;
     let indices = img
         .pixels()

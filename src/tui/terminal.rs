@@ -114,7 +114,7 @@ pub struct Session {
 
 impl Session {
     /// Take over the terminal.
-    pub fn enter() -> io::Result<Session> {
+    pub(crate) fn enter() -> io::Result<Session> {
         install_panic_hook();
         terminal::enable_raw_mode()?;
         let out = TtyOut::default();
@@ -160,7 +160,7 @@ fn keys_without_blocking() {
 }
 
 /// How long crossterm waits for the cursor position before giving up.
-pub const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(2);
+pub(crate) const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(2);
 
 /// Wait until the terminal has drawn everything written so far: ask where
 /// its cursor is, which it answers only after the output before the
@@ -168,7 +168,7 @@ pub const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(2);
 /// kilobytes, so a write returns long before the picture is shown; this is
 /// the time the operator actually waits: at least [`ROUND_TRIP_LIMIT`] when
 /// crossterm gave up waiting, `None` when asking failed at once.
-pub fn round_trip() -> Option<Duration> {
+pub(crate) fn round_trip() -> Option<Duration> {
     let started = Instant::now();
     // crossterm writes the question through std's stdout, which does not
     // wait for a non-blocking terminal: block for the question and answer.
@@ -187,7 +187,7 @@ pub fn round_trip() -> Option<Duration> {
 }
 
 /// Give the terminal back as it was. Safe to call more than once.
-pub fn restore() {
+pub(crate) fn restore() {
     let flags = STDIN_FLAGS.swap(-1, Ordering::SeqCst);
     if flags >= 0 {
         // SAFETY: as in `keys_without_blocking`.
@@ -216,7 +216,7 @@ fn install_panic_hook() {
 /// query, which gives up after two seconds and falls back to half-blocks);
 /// a forced protocol still asks for the cell size in pixels. Call after
 /// [`Session::enter`] and before reading any key.
-pub fn pick_graphics(choice: GraphicsChoice) -> (Graphics, Option<String>) {
+pub(crate) fn pick_graphics(choice: GraphicsChoice) -> (Graphics, Option<String>) {
     let picked = pick_graphics_blocking(choice);
     keys_without_blocking();
     picked
@@ -347,7 +347,7 @@ fn query_terminal(tmux: bool, wait: Duration) -> Answers {
 }
 
 /// The answers in `bytes`: `DCS > | text ST` and `CSI ? 2 ; 0 ; w ; h S`.
-pub fn parse_answers(bytes: &[u8]) -> Answers {
+pub(crate) fn parse_answers(bytes: &[u8]) -> Answers {
     let text = String::from_utf8_lossy(bytes);
     let version = text.split("\x1bP>|").nth(1).and_then(|rest| {
         let end = rest.find("\x1b\\")?;
@@ -370,14 +370,14 @@ pub fn parse_answers(bytes: &[u8]) -> Answers {
 /// Whether the terminal is kitty itself (its XTVERSION answer), which edits
 /// a placed picture in place (`a=f`, kitty 0.20 and newer); other terminals
 /// that speak its graphics protocol may not.
-pub fn is_kitty(version: &str) -> bool {
+pub(crate) fn is_kitty(version: &str) -> bool {
     version.starts_with("kitty(")
 }
 
 /// `kitty(0.26.5)` when that kitty is older than 0.28, which first placed
 /// images by unicode placeholder (what ratatui-image draws kitty images
 /// with; an older kitty shows the placeholders as boxes).
-pub fn kitty_without_placeholders(version: &str) -> Option<&str> {
+pub(crate) fn kitty_without_placeholders(version: &str) -> Option<&str> {
     let inner = version.strip_prefix("kitty(")?.strip_suffix(')')?;
     let mut parts = inner.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let (major, minor) = (parts.next()?, parts.next().unwrap_or(0));
@@ -429,7 +429,7 @@ fn fallback_graphics(
 
 /// Inside tmux (its own variable; ratatui-image looks at `TERM`, which
 /// users often override).
-pub fn inside_tmux() -> bool {
+pub(crate) fn inside_tmux() -> bool {
     std::env::var_os("TMUX").is_some_and(|v| !v.is_empty())
         || std::env::var("TERM").is_ok_and(|t| t.starts_with("tmux"))
 }
@@ -440,7 +440,7 @@ pub fn inside_tmux() -> bool {
 /// when it draws text), so pictures placed in parts must say where, in the
 /// outer terminal's own coordinates. `None` outside tmux or when tmux does
 /// not answer.
-pub fn tmux_pane_origin() -> Option<(u16, u16)> {
+pub(crate) fn tmux_pane_origin() -> Option<(u16, u16)> {
     if !inside_tmux() {
         return None;
     }

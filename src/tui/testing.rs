@@ -13,7 +13,7 @@ use image::{Rgb, RgbImage};
 pub const NOW: &str = "2025-03-14T09:26:53Z";
 
 /// The reviewer in tests.
-pub const REVIEWER: &str = "Dr Ada Test";
+pub(crate) const REVIEWER: &str = "Dr Ada Test";
 
 /// An item `id` of `w`×`h` pixels with no masks.
 pub fn item(id: &str, w: u32, h: u32) -> Item {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::str::FromStr;
 
 /// The themes shipped in `themes/`, by name.
-pub const BUILTIN: [(&str, &str); 3] = [
+pub(crate) const BUILTIN: [(&str, &str); 3] = [
     ("default", include_str!("../../themes/default.toml")),
     (
         "high-contrast",
@@ -17,7 +17,7 @@ pub const BUILTIN: [(&str, &str); 3] = [
 ];
 
 /// The theme used when `NO_COLOR` is set.
-pub const NO_COLOR_THEME: &str = "mono";
+pub(crate) const NO_COLOR_THEME: &str = "mono";
 
 /// Styles of the plain theme, used only if the default one could not be
 /// read (it is tested to parse).
@@ -194,7 +194,7 @@ impl Theme {
 }
 
 /// True when the `NO_COLOR` convention asks for no colour.
-pub fn no_color_requested() -> bool {
+pub(crate) fn no_color_requested() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 

@@ -64,6 +64,7 @@ pub(in crate::ledger) fn check_chain(
     }
 }
 
+/// A `recovered` entry must account for exactly the debris bytes before it (offset, length, SHA-256).
 pub(in crate::ledger) fn check_claim(
     r: &mut VerifyReport,
     line_no: usize,
@@ -102,6 +103,7 @@ pub(in crate::ledger) fn check_claim(
     }
 }
 
+/// The ledger must still start with the checkpoint's bytes.
 pub(in crate::ledger) fn check_checkpoint(r: &mut VerifyReport, bytes: &[u8], cp: &Head) {
     let size = usize::try_from(cp.size).unwrap_or(usize::MAX);
     if bytes.len() < size {

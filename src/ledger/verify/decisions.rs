@@ -18,6 +18,7 @@ pub(in crate::ledger) struct Decisions {
 }
 
 impl Decisions {
+    /// Judge an approve, countersign or reject against what was decided before.
     #[allow(clippy::too_many_arguments)]
     pub(in crate::ledger) fn check(
         &mut self,

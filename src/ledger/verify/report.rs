@@ -67,6 +67,7 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// How many findings have severity `s`.
     pub fn count(&self, s: Severity) -> usize {
         self.findings.iter().filter(|f| f.severity == s).count()
     }
@@ -78,6 +79,7 @@ impl VerifyReport {
             .filter(|s| *s > Severity::Note)
             .max()
     }
+    /// Add a finding on `line` (0: the ledger as a whole).
     pub(crate) fn push(&mut self, line: usize, severity: Severity, message: String) {
         self.findings.push(Finding {
             line,

@@ -6,6 +6,7 @@ use crate::gates::Gate;
 use crate::item::{Attestation, ItemState};
 use crate::tui::app::{App, Message, Overlay, Tone};
 
+/// Attest (or withdraw) the attested gate on number key `index + 1`.
 pub(super) fn toggle_attest(app: &mut App, index: u8, fx: &mut Vec<Effect>) {
     let Some(gate) = Gate::ATTESTED.get(usize::from(index)).copied() else {
         say(
@@ -52,6 +53,7 @@ pub(super) fn toggle_attest(app: &mut App, index: u8, fx: &mut Vec<Effect>) {
     save(app, fx);
 }
 
+/// Flag the item high-stakes, or lower a flag the reviewer set.
 pub(super) fn toggle_high_stakes(app: &mut App, fx: &mut Vec<Effect>) {
     if !may_edit(app) {
         return;
@@ -74,6 +76,7 @@ pub(super) fn toggle_high_stakes(app: &mut App, fx: &mut Vec<Effect>) {
     save(app, fx);
 }
 
+/// Mark the item ready for `approve --batch`, or back to pending.
 pub(super) fn mark_ready(app: &mut App, fx: &mut Vec<Effect>) {
     if !may_touch(app) {
         return;
@@ -106,6 +109,7 @@ pub(super) fn mark_ready(app: &mut App, fx: &mut Vec<Effect>) {
     save(app, fx);
 }
 
+/// Ask to approve the item, with what this reviewer attested.
 pub(super) fn approve(app: &mut App, fx: &mut Vec<Effect>) {
     if !may_touch(app) {
         return;
@@ -137,7 +141,7 @@ pub(super) fn approve(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 /// The unmet gates, one per line, with what to do about each.
-pub fn refusal_lines(report: &crate::gates::GateReport) -> Vec<String> {
+pub(crate) fn refusal_lines(report: &crate::gates::GateReport) -> Vec<String> {
     let mut lines = vec!["These gates are not met yet:".to_string()];
     for s in report.unmet() {
         lines.push(format!("✗ {} — {}", s.gate.title(), s.detail));
@@ -145,6 +149,7 @@ pub fn refusal_lines(report: &crate::gates::GateReport) -> Vec<String> {
     lines
 }
 
+/// What an approval's outcome says to the reviewer.
 pub(super) fn approval_message(item_id: &str, outcome: Result<Approval, String>) -> Message {
     match outcome {
         Ok(Approval::Released { output, seq }) => Message {
@@ -178,6 +183,7 @@ pub(super) fn approval_message(item_id: &str, outcome: Result<Approval, String>)
     }
 }
 
+/// Reject the item with the reason typed in the prompt.
 pub(super) fn submit_reject(app: &mut App, fx: &mut Vec<Effect>) {
     let Overlay::RejectPrompt(text) = &app.overlay else {
         return;

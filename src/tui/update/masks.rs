@@ -5,6 +5,7 @@ use super::*;
 use crate::item::{ItemState, MaskKind, MaskOrigin, Rect};
 use crate::tui::app::{App, EditRun, Snapshot, Target, Tone, UNDO_DEPTH};
 
+/// Select the next (or previous) mask.
 pub(super) fn step_mask(app: &mut App, delta: i64) {
     let Some(item) = app.item() else { return };
     if item.masks.is_empty() {
@@ -36,6 +37,7 @@ pub(super) fn editable_selection(app: &mut App, none_selected: &str) -> Option<u
     app.selected
 }
 
+/// True when masks may change now; otherwise says why not.
 pub(super) fn may_edit(app: &mut App) -> bool {
     if !may_touch(app) {
         return false;
@@ -78,11 +80,13 @@ pub(super) fn checkpoint(app: &mut App) {
     h.redo.clear();
 }
 
+/// Drop what was seen of a mask that moved or changed.
 pub(super) fn forget_coverage(app: &mut App, item_id: &str, mask_id: u32) {
     app.coverage
         .remove(&(item_id.to_string(), Target::Mask(mask_id)));
 }
 
+/// Add a mask at the centre of the view and select it.
 pub(super) fn add_mask(app: &mut App, fx: &mut Vec<Effect>) {
     if !may_edit(app) {
         return;
@@ -111,6 +115,7 @@ pub(super) fn add_mask(app: &mut App, fx: &mut Vec<Effect>) {
     save(app, fx);
 }
 
+/// Delete the selected mask.
 pub(super) fn delete_mask(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(id) = editable_selection(app, "no mask selected") else {
         return;
@@ -141,6 +146,7 @@ pub(super) fn step_px(app: &App, big: bool) -> i64 {
     if big { base * 10 } else { base }
 }
 
+/// Move or resize the selected mask by one (or ten) steps.
 pub(super) fn nudge(app: &mut App, dx: i8, dy: i8, big: bool, resize: bool, fx: &mut Vec<Effect>) {
     let Some(id) = editable_selection(app, "no mask selected (Tab selects one)") else {
         return;
@@ -182,6 +188,7 @@ pub(super) fn nudge(app: &mut App, dx: i8, dy: i8, big: bool, resize: bool, fx: 
     save(app, fx);
 }
 
+/// Change the selected mask to the next kind.
 pub(super) fn cycle_kind(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(id) = editable_selection(app, "no mask selected") else {
         return;
@@ -197,6 +204,7 @@ pub(super) fn cycle_kind(app: &mut App, fx: &mut Vec<Effect>) {
     save(app, fx);
 }
 
+/// Undo or redo the last mask edit.
 pub(super) fn undo_redo(app: &mut App, undo: bool, fx: &mut Vec<Effect>) {
     if !may_edit(app) {
         return;

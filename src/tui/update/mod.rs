@@ -118,7 +118,7 @@ pub enum Effect {
 }
 
 /// The message a key press means now, given what is on screen.
-pub fn msg_for_key(app: &App, ev: &KeyEvent) -> Option<Msg> {
+pub(crate) fn msg_for_key(app: &App, ev: &KeyEvent) -> Option<Msg> {
     if ev.kind == KeyEventKind::Release {
         return None;
     }

@@ -7,17 +7,20 @@ use crate::item::{Edge, Rect};
 use crate::tui::app::{App, Target, Tone};
 use crate::tui::geometry::{self, covered, edge_strip, fits_at, view_size_at};
 
+/// Keep the view's centre inside the image.
 pub(super) fn normalise_centre(app: &mut App) {
     if let Some(v) = app.viewport() {
         app.centre = v.centre();
     }
 }
 
+/// Zoom to `pct` percent of fit about the current centre.
 pub(super) fn set_zoom(app: &mut App, pct: u32) {
     app.zoom_pct = pct.clamp(100, geometry::MAX_ZOOM_PCT);
     normalise_centre(app);
 }
 
+/// Move the view by a tenth of its size in each direction asked.
 pub(super) fn pan(app: &mut App, dx: i8, dy: i8) {
     let Some(v) = app.viewport() else { return };
     app.centre.0 += f64::from(dx) * v.rect.w as f64 / 4.0;
@@ -25,6 +28,7 @@ pub(super) fn pan(app: &mut App, dx: i8, dy: i8) {
     normalise_centre(app);
 }
 
+/// Centre the view on `r` at `zoom_pct`.
 pub(super) fn centre_on(app: &mut App, r: &Rect, zoom_pct: u32) {
     app.zoom_pct = zoom_pct;
     app.centre = (r.x as f64 + r.w as f64 / 2.0, r.y as f64 + r.h as f64 / 2.0);
@@ -128,6 +132,7 @@ pub(super) fn edge_tour(app: &mut App) {
     );
 }
 
+/// An edge in words.
 pub(super) fn edge_name(e: Edge) -> &'static str {
     match e {
         Edge::Top => "top",

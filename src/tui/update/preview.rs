@@ -5,6 +5,7 @@ use super::*;
 use crate::item::{OutputCheck, PreviewSeen};
 use crate::tui::app::{App, Overlay, PreviewShown, PreviewState};
 
+/// Ask the worker for the mobile preview of the current masks.
 pub(super) fn request_preview(app: &mut App, fx: &mut Vec<Effect>) {
     let cells = app.preview_cells();
     let Some(item) = app.item().cloned() else {
@@ -20,6 +21,7 @@ pub(super) fn request_preview(app: &mut App, fx: &mut Vec<Effect>) {
     });
 }
 
+/// Show a finished preview and record it as seen for the masks it was made from.
 pub(super) fn preview_ready(app: &mut App, shown: PreviewShown, fx: &mut Vec<Effect>) {
     let wanted = matches!(
         &app.preview,

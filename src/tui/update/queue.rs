@@ -5,6 +5,7 @@ use super::*;
 use crate::item::{Item, ItemState};
 use crate::tui::app::{App, Overlay, Tone};
 
+/// Open the next (or previous) item in the filtered queue.
 pub(super) fn step_item(app: &mut App, delta: i64) {
     let vis = app.visible();
     if vis.is_empty() {
@@ -32,6 +33,7 @@ pub(super) fn step_item(app: &mut App, delta: i64) {
     }
 }
 
+/// Show the next state's items only, then all.
 pub(super) fn cycle_filter(app: &mut App) {
     let all = ItemState::ALL;
     app.filter = match app.filter {
@@ -56,6 +58,7 @@ pub(super) fn cycle_filter(app: &mut App) {
     );
 }
 
+/// Put a fresh copy of the open item (from disk) in the queue.
 pub(super) fn replace_item(app: &mut App, item: Option<Box<Item>>) {
     if let Some(item) = item
         && let Some(slot) = app.items.iter_mut().find(|i| i.id == item.id)

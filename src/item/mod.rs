@@ -4,12 +4,18 @@
 //! Numbers that reach the ledger are integers (zoom in percent, scores in
 //! thousandths) so canonical JSON never has to carry a float.
 
+mod evidence;
+mod mask;
+mod rect;
+
+pub use crate::mask_kind::MaskKind;
+pub use evidence::*;
+pub use mask::*;
+pub use rect::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
-
-pub use crate::mask_kind::MaskKind;
 
 /// Version of the item file format.
 pub const ITEM_FORMAT: u32 = 1;
@@ -34,7 +40,7 @@ pub enum ItemState {
 
 impl ItemState {
     /// All states, in queue order.
-    pub const ALL: [ItemState; 6] = [
+    pub(crate) const ALL: [ItemState; 6] = [
         ItemState::Pending,
         ItemState::Ready,
         ItemState::AwaitingSecond,
@@ -57,7 +63,7 @@ impl ItemState {
 
     /// Not decided yet: pending, marked ready, or approved once and
     /// waiting for a second reviewer. Only such an item may be approved.
-    pub fn is_open(self) -> bool {
+    pub(crate) fn is_open(self) -> bool {
         matches!(
             self,
             ItemState::Pending | ItemState::Ready | ItemState::AwaitingSecond
@@ -65,7 +71,7 @@ impl ItemState {
     }
 
     /// The state in words, for people (the review station).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ItemState::AwaitingSecond => "awaiting second reviewer",
             other => other.as_str(),
@@ -91,235 +97,6 @@ impl std::str::FromStr for ItemState {
                     ItemState::ALL.map(ItemState::as_str).join(", ")
                 )
             })
-    }
-}
-
-/// An axis-aligned rectangle in pixels of the upright (oriented) image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Rect {
-    pub x: u32,
-    pub y: u32,
-    pub w: u32,
-    pub h: u32,
-}
-
-impl Rect {
-    pub fn new(x: u32, y: u32, w: u32, h: u32) -> Rect {
-        Rect { x, y, w, h }
-    }
-
-    /// One past the right edge.
-    pub fn right(&self) -> u32 {
-        self.x.saturating_add(self.w)
-    }
-
-    /// One past the bottom edge.
-    pub fn bottom(&self) -> u32 {
-        self.y.saturating_add(self.h)
-    }
-
-    /// True when `other` lies entirely within `self`.
-    pub fn contains(&self, other: &Rect) -> bool {
-        other.x >= self.x
-            && other.y >= self.y
-            && other.right() <= self.right()
-            && other.bottom() <= self.bottom()
-    }
-
-    /// The part of `self` inside `other`; `None` when they share no pixel.
-    pub fn intersection(&self, other: &Rect) -> Option<Rect> {
-        let x0 = self.x.max(other.x);
-        let y0 = self.y.max(other.y);
-        let x1 = self.right().min(other.right());
-        let y1 = self.bottom().min(other.bottom());
-        (x1 > x0 && y1 > y0).then(|| Rect::new(x0, y0, x1 - x0, y1 - y0))
-    }
-
-    /// True when the two rectangles share at least one pixel.
-    pub fn intersects(&self, other: &Rect) -> bool {
-        self.x < other.right()
-            && other.x < self.right()
-            && self.y < other.bottom()
-            && other.y < self.bottom()
-    }
-
-    /// Clamp into an image of `width` × `height`; `None` when nothing is left.
-    pub fn clamp_to(&self, width: u32, height: u32) -> Option<Rect> {
-        let x0 = self.x.min(width);
-        let y0 = self.y.min(height);
-        let x1 = self.right().min(width);
-        let y1 = self.bottom().min(height);
-        (x1 > x0 && y1 > y0).then(|| Rect::new(x0, y0, x1 - x0, y1 - y0))
-    }
-
-    /// Grow about the centre by `factor` (1.3 = 30% larger each side in total),
-    /// then clamp to the image.
-    pub fn padded(&self, factor: f64, width: u32, height: u32) -> Option<Rect> {
-        let factor = if factor.is_finite() && factor > 0.0 {
-            factor
-        } else {
-            1.0
-        };
-        let cx = self.x as f64 + self.w as f64 / 2.0;
-        let cy = self.y as f64 + self.h as f64 / 2.0;
-        let w = self.w as f64 * factor;
-        let h = self.h as f64 * factor;
-        let x0 = (cx - w / 2.0).floor().max(0.0);
-        let y0 = (cy - h / 2.0).floor().max(0.0);
-        let x1 = (cx + w / 2.0).ceil().min(width as f64);
-        let y1 = (cy + h / 2.0).ceil().min(height as f64);
-        if x1 <= x0 || y1 <= y0 {
-            return None;
-        }
-        Some(Rect::new(
-            x0 as u32,
-            y0 as u32,
-            (x1 - x0) as u32,
-            (y1 - y0) as u32,
-        ))
-    }
-}
-
-impl fmt::Display for Rect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}x{}+{}+{}", self.w, self.h, self.x, self.y)
-    }
-}
-
-/// Who proposed a mask.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "by")]
-pub enum MaskOrigin {
-    /// Found by a face or the text detector (its name); `score_milli` is
-    /// the detector's score × 1000.
-    Detector { detector: String, score_milli: i64 },
-    /// Drawn by a reviewer.
-    Manual,
-}
-
-/// The text detector, as items and the masks it proposes name it (its
-/// model's package and version: a new model is a new name). Here, beside
-/// the origins it classifies, so items need nothing of the detectors.
-pub const TEXT_DETECTOR_NAME: &str = "ppocr-v4-det-rapidocr-1.4.4";
-
-/// The proposer of the masks placed over a DICOM's annotation bands.
-pub const DICOM_BAND_PROPOSER: &str = "dicom-annotation-bands";
-
-impl MaskOrigin {
-    /// Proposed by the text detector.
-    pub fn is_text(&self) -> bool {
-        matches!(self, MaskOrigin::Detector { detector, .. }
-            if detector == TEXT_DETECTOR_NAME)
-    }
-
-    /// Proposed over a DICOM's annotation bands (not found: placed).
-    pub fn is_dicom_band(&self) -> bool {
-        matches!(self, MaskOrigin::Detector { detector, .. }
-            if detector == DICOM_BAND_PROPOSER)
-    }
-
-    /// Proposed by a face detector.
-    pub fn is_face_detector(&self) -> bool {
-        matches!(self, MaskOrigin::Detector { .. }) && !self.is_text() && !self.is_dicom_band()
-    }
-}
-
-/// Proof that a mask was seen up close: recorded by the review screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ZoomCheck {
-    /// Zoom reached, in percent of fit (200 = 2×).
-    pub zoom_pct: u32,
-    /// When, RFC 3339 UTC.
-    pub at: String,
-    /// Who was reviewing, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reviewer: Option<String>,
-    /// The station's signature over what it measured (see [`Seal`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seal: Option<Seal>,
-}
-
-/// A reviewer key's signature over one piece of measured evidence, made by
-/// the review station when it measured it. Evidence without a seal by an
-/// enrolled key is not "measured": typing it into an item file proves
-/// nothing, and a seal made with one's own key is one's own signed statement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Seal {
-    /// `ssh-ed25519 AAAA...` of the signing key.
-    pub key: String,
-    /// sshsig over [`evidence_message`], one line of base64.
-    pub sig: String,
-}
-
-/// What a seal signs: the item, its original, what was seen (a mask's
-/// rectangle, an edge, or the masks of a preview), the zoom and the time.
-pub fn evidence_message(
-    item_id: &str,
-    original_sha256: &str,
-    target: &str,
-    zoom_pct: u32,
-    at: &str,
-) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Message<'a> {
-        evidence: &'static str,
-        item: &'a str,
-        original_sha256: &'a str,
-        target: &'a str,
-        zoom_pct: u32,
-        at: &'a str,
-    }
-    serde_json::to_vec(&Message {
-        evidence: "veil-evidence@v1",
-        item: item_id,
-        original_sha256,
-        target,
-        zoom_pct,
-        at,
-    })
-    .unwrap_or_default()
-}
-
-/// The evidence target of a mask: its id and rectangle (moving it voids the seal).
-pub fn mask_target(m: &Mask) -> String {
-    format!(
-        "mask {} {},{} {}x{}",
-        m.id, m.rect.x, m.rect.y, m.rect.w, m.rect.h
-    )
-}
-
-/// The evidence target of an edge strip.
-pub fn edge_target(e: Edge) -> String {
-    format!("edge {e:?}")
-}
-
-/// The evidence target of a preview of the masks with `digest`.
-pub fn preview_target(digest: &str) -> String {
-    format!("preview {digest}")
-}
-
-/// One rectangle to fill with solid colour in the output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mask {
-    /// Stable within the item (never reused after deletion).
-    pub id: u32,
-    pub kind: MaskKind,
-    pub rect: Rect,
-    pub origin: MaskOrigin,
-    /// Set when the mask was fully in view at the policy's minimum zoom;
-    /// cleared whenever the mask moves or changes size.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zoom_check: Option<ZoomCheck>,
-}
-
-impl Mask {
-    /// Seen whole at `min_pct` zoom or more since it last moved: what the
-    /// zoom gate asks of every mask.
-    pub fn verified_at(&self, min_pct: u32) -> bool {
-        self.zoom_check
-            .as_ref()
-            .is_some_and(|z| z.zoom_pct >= min_pct)
     }
 }
 
@@ -375,7 +152,7 @@ pub struct TextSettings {
 
 impl DetectorInfo {
     /// The engines that searched: the members of a union, or this one.
-    pub fn each_engine(&self) -> &[DetectorInfo] {
+    pub(crate) fn each_engine(&self) -> &[DetectorInfo] {
         if self.engines.is_empty() {
             std::slice::from_ref(self)
         } else {
@@ -384,7 +161,7 @@ impl DetectorInfo {
     }
 
     /// One engine's thresholds in words, e.g. `threshold 0.30, finest pass 3072 px`.
-    pub fn settings_label(&self) -> String {
+    pub(crate) fn settings_label(&self) -> String {
         let threshold = self.score_threshold_milli as f64 / 1000.0;
         if let Some(t) = &self.text {
             return format!(
@@ -403,65 +180,6 @@ impl DetectorInfo {
             ),
         }
     }
-}
-
-/// Which image edge strip.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Edge {
-    Top,
-    Right,
-    Bottom,
-    Left,
-}
-
-impl Edge {
-    pub const ALL: [Edge; 4] = [Edge::Top, Edge::Right, Edge::Bottom, Edge::Left];
-}
-
-/// A gate attested by a reviewer (reflections checked, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attestation {
-    pub reviewer: String,
-    pub at: String,
-}
-
-/// Evidence that the compressed/mobile preview was looked at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PreviewSeen {
-    /// Digest of the masks at the time (see [`masks_digest`]); the gate
-    /// holds only while the masks are unchanged.
-    pub masks_digest: String,
-    pub at: String,
-    /// The station's signature (see [`Seal`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seal: Option<Seal>,
-}
-
-/// Everything the gates look at besides the masks themselves.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GateEvidence {
-    /// Edge strips viewed at the minimum zoom (measured by the screen).
-    #[serde(default)]
-    pub edges_seen: BTreeMap<Edge, ZoomCheck>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preview_seen: Option<PreviewSeen>,
-    /// Attested gates by name (`reflections`, `edges`, `identifiers`).
-    #[serde(default)]
-    pub attested: BTreeMap<crate::checklist::Gate, Attestation>,
-    /// The last render whose bytes passed the container allowlist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_check: Option<OutputCheck>,
-}
-
-/// Evidence that a rendered output was checked byte by byte and carried
-/// no metadata (measured, never declared).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutputCheck {
-    /// Digest of the masks the output was rendered with.
-    pub masks_digest: String,
-    pub output_sha256: String,
-    pub at: String,
 }
 
 /// A released (or pending second review) output of an item.
@@ -544,7 +262,7 @@ pub struct WithdrawalRecord {
 impl Item {
     /// The masks not yet seen whole at `min_pct` zoom (see
     /// [`Mask::verified_at`]).
-    pub fn unverified(&self, min_pct: u32) -> Vec<&Mask> {
+    pub(crate) fn unverified(&self, min_pct: u32) -> Vec<&Mask> {
         self.masks
             .iter()
             .filter(|m| !m.verified_at(min_pct))
@@ -599,7 +317,7 @@ impl Item {
     }
 
     /// Number of masks of each kind.
-    pub fn mask_counts(&self) -> BTreeMap<MaskKind, usize> {
+    pub(crate) fn mask_counts(&self) -> BTreeMap<MaskKind, usize> {
         let mut counts = BTreeMap::new();
         for m in &self.masks {
             *counts.entry(m.kind).or_insert(0) += 1;
@@ -608,7 +326,7 @@ impl Item {
     }
 
     /// Faces proposed by the detector (still present as masks).
-    pub fn faces_found(&self) -> usize {
+    pub(crate) fn faces_found(&self) -> usize {
         self.masks
             .iter()
             .filter(|m| m.origin.is_face_detector())
@@ -631,7 +349,7 @@ impl Item {
 
     /// Why a mask in this item hides nothing (zero width or height, or
     /// wholly outside the upright image), naming it; `None` when all do.
-    pub fn empty_mask(&self) -> Option<String> {
+    pub(crate) fn empty_mask(&self) -> Option<String> {
         let (w, h) = self.oriented_size();
         self.masks.iter().find_map(|m| {
             let r = m.rect;
@@ -670,6 +388,7 @@ mod path_serde {
         Bytes { unix_bytes_hex: String },
     }
 
+    /// A path as item files store it (UTF-8, or bytes when it is not).
     pub(super) fn to_stored(p: &Path) -> Stored {
         match p.to_str() {
             Some(s) => Stored::Text(s.to_string()),
@@ -679,6 +398,7 @@ mod path_serde {
         }
     }
 
+    /// A stored path back to a path.
     pub(super) fn from_stored<E: serde::de::Error>(s: Stored) -> Result<PathBuf, E> {
         match s {
             Stored::Text(t) => Ok(PathBuf::from(t)),
@@ -695,11 +415,13 @@ mod path_serde {
         }
     }
 
-    pub fn serialize<S: Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    /// Serde: the stored form.
+    pub(crate) fn serialize<S: Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
         to_stored(p).serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+    /// Serde: from the stored form.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
         from_stored(Stored::deserialize(d)?)
     }
 }
@@ -710,14 +432,16 @@ mod paths_serde {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::path::PathBuf;
 
-    pub fn serialize<S: Serializer>(ps: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+    /// Serde: the stored form.
+    pub(crate) fn serialize<S: Serializer>(ps: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
         ps.iter()
             .map(|p| to_stored(p))
             .collect::<Vec<_>>()
             .serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+    /// Serde: from the stored form.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
         Vec::<Stored>::deserialize(d)?
             .into_iter()
             .map(from_stored)
@@ -737,41 +461,6 @@ pub fn masks_digest(masks: &[Mask]) -> String {
         ));
     }
     hex::encode(h.finalize())
-}
-
-/// Map a rectangle from stored-pixel coordinates (an image `stored_w` ×
-/// `stored_h` as it sits in the file) to the upright image a viewer shows
-/// for EXIF `orientation`.
-pub fn rect_from_stored(r: Rect, orientation: u8, stored_w: u32, stored_h: u32) -> Rect {
-    let (w, h) = (stored_w, stored_h);
-    // Mirror a span [a, a+len) inside [0, total).
-    let flip = |a: u32, len: u32, total: u32| total.saturating_sub(a.saturating_add(len));
-    match orientation {
-        2 => Rect::new(flip(r.x, r.w, w), r.y, r.w, r.h),
-        3 => Rect::new(flip(r.x, r.w, w), flip(r.y, r.h, h), r.w, r.h),
-        4 => Rect::new(r.x, flip(r.y, r.h, h), r.w, r.h),
-        5 => Rect::new(r.y, r.x, r.h, r.w),
-        6 => Rect::new(flip(r.y, r.h, h), r.x, r.h, r.w),
-        7 => Rect::new(flip(r.y, r.h, h), flip(r.x, r.w, w), r.h, r.w),
-        8 => Rect::new(r.y, flip(r.x, r.w, w), r.h, r.w),
-        _ => r,
-    }
-}
-
-/// The inverse of [`rect_from_stored`]: upright coordinates back to stored
-/// pixels (`upright_w` × `upright_h` is the upright image's size).
-pub fn rect_to_stored(r: Rect, orientation: u8, upright_w: u32, upright_h: u32) -> Rect {
-    let inverse = match orientation {
-        6 => 8,
-        8 => 6,
-        o => o,
-    };
-    rect_from_stored(r, inverse, upright_w, upright_h)
-}
-
-/// True for EXIF orientations 5–8, which swap width and height.
-pub fn orientation_swaps_axes(orientation: u8) -> bool {
-    matches!(orientation, 5..=8)
 }
 
 /// The item id for an original with this SHA-256 (hex).
@@ -830,99 +519,4 @@ pub(crate) mod fixtures {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_intersection_of_two_rectangles_is_what_both_cover_or_nothing() {
-        let a = Rect::new(10, 10, 20, 10);
-        assert_eq!(
-            a.intersection(&Rect::new(25, 0, 100, 15)),
-            Some(Rect::new(25, 10, 5, 5))
-        );
-        assert_eq!(a.intersection(&a), Some(a));
-        // Touching edges share no pixel.
-        assert_eq!(a.intersection(&Rect::new(30, 10, 5, 5)), None);
-        assert!(!a.intersects(&Rect::new(30, 10, 5, 5)));
-        assert_eq!(a.intersection(&Rect::new(0, 0, 5, 5)), None);
-    }
-
-    #[test]
-    fn padding_grows_about_the_centre_and_clamps_to_the_image() {
-        let r = Rect::new(40, 40, 20, 20);
-        assert_eq!(r.padded(1.5, 100, 100), Some(Rect::new(35, 35, 30, 30)));
-        let edge = Rect::new(0, 0, 20, 20);
-        assert_eq!(edge.padded(2.0, 100, 100), Some(Rect::new(0, 0, 30, 30)));
-    }
-
-    #[test]
-    fn clamp_drops_a_rectangle_outside_the_image() {
-        assert_eq!(Rect::new(120, 0, 10, 10).clamp_to(100, 100), None);
-        assert_eq!(
-            Rect::new(95, 95, 10, 10).clamp_to(100, 100),
-            Some(Rect::new(95, 95, 5, 5))
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_file_name_that_is_not_utf8_survives_the_item_file() {
-        use std::os::unix::ffi::OsStrExt;
-        #[derive(Serialize, Deserialize, PartialEq, Debug)]
-        struct P {
-            #[serde(with = "path_serde")]
-            p: PathBuf,
-        }
-        let p = P {
-            p: PathBuf::from(std::ffi::OsStr::from_bytes(b"/in/bad\xff\x1b[2J.jpg")),
-        };
-        let json = serde_json::to_string(&p).unwrap();
-        assert!(json.contains("unix_bytes_hex"), "{json}");
-        assert_eq!(serde_json::from_str::<P>(&json).unwrap(), p);
-        let plain = P {
-            p: "/in/ok.jpg".into(),
-        };
-        assert_eq!(
-            serde_json::to_string(&plain).unwrap(),
-            r#"{"p":"/in/ok.jpg"}"#
-        );
-    }
-
-    #[test]
-    fn kinds_cycle_through_all_and_back() {
-        let mut k = MaskKind::Face;
-        for _ in 0..MaskKind::ALL.len() {
-            k = k.next();
-        }
-        assert_eq!(k, MaskKind::Face);
-    }
-
-    #[test]
-    fn states_parse_from_their_names() {
-        for s in ItemState::ALL {
-            assert_eq!(s.as_str().parse::<ItemState>(), Ok(s));
-        }
-        assert!("bogus".parse::<ItemState>().is_err());
-    }
-
-    #[test]
-    fn mask_digest_ignores_verification_but_not_geometry() {
-        let mut a = Mask {
-            id: 1,
-            kind: MaskKind::Face,
-            rect: Rect::new(1, 2, 3, 4),
-            origin: MaskOrigin::Manual,
-            zoom_check: None,
-        };
-        let d0 = masks_digest(std::slice::from_ref(&a));
-        a.zoom_check = Some(ZoomCheck {
-            seal: None,
-            zoom_pct: 200,
-            at: "t".into(),
-            reviewer: None,
-        });
-        assert_eq!(d0, masks_digest(std::slice::from_ref(&a)));
-        a.rect.x += 1;
-        assert_ne!(d0, masks_digest(std::slice::from_ref(&a)));
-    }
-}
+mod tests;
