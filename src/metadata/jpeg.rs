@@ -2,6 +2,7 @@
 //! (trailers, appended files), with EXIF, XMP, Photoshop and ICC handed on.
 
 use super::*;
+use crate::container::{entropy_end, marker_name};
 use exif::{Context, In, Tag, Value};
 
 /// Pieces of one ICC profile spread over several APP2 segments.
@@ -93,7 +94,7 @@ pub(super) fn jpeg(b: &[u8], c: &mut Collector) {
         }
         pos = end;
         if marker == 0xDA {
-            pos = skip_entropy_coded(b, pos);
+            pos = entropy_end(b, pos).unwrap_or(b.len());
         }
     }
     if !icc.chunks.is_empty() {
@@ -109,37 +110,6 @@ pub(super) fn jpeg(b: &[u8], c: &mut Collector) {
         Some(at) if at < b.len() => trailer(&b[at..], at, "EOI", c),
         Some(_) => {}
         None => c.warn("JPEG: no end-of-image marker (file truncated?)".to_string()),
-    }
-}
-
-/// Position of the first marker after entropy-coded data.
-pub(super) fn skip_entropy_coded(b: &[u8], mut pos: usize) -> usize {
-    while pos < b.len() {
-        match b[pos..].iter().position(|&x| x == 0xFF) {
-            None => return b.len(),
-            Some(i) => pos += i,
-        }
-        match b.get(pos + 1) {
-            None => return b.len(),
-            // Stuffed byte, restart marker, or fill byte before a marker.
-            Some(0x00 | 0xD0..=0xD7) => pos += 2,
-            Some(0xFF) => pos += 1,
-            Some(_) => return pos,
-        }
-    }
-    b.len()
-}
-
-/// A JPEG marker's name (`APP1`, `COM`, …).
-pub(super) fn marker_name(marker: u8) -> String {
-    match marker {
-        0xE0..=0xEF => format!("APP{}", marker - 0xE0),
-        0xFE => "COM".to_string(),
-        0xDA => "SOS".to_string(),
-        0xDB => "DQT".to_string(),
-        0xC4 => "DHT".to_string(),
-        0xC0..=0xCF => format!("SOF{}", marker - 0xC0),
-        _ => format!("0xFF{marker:02X}"),
     }
 }
 

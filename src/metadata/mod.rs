@@ -7,6 +7,7 @@
 //! input, and all work is bounded by the input length and a few caps, so a
 //! reviewer always gets an inventory (with warnings) instead of a crash.
 
+use crate::container::PNG_SIGNATURE;
 use crate::item::MetadataFinding;
 use crate::text::printable;
 use std::fmt::Write as _;
@@ -103,7 +104,6 @@ const MAX_XMP_PROPERTIES: usize = 500;
 /// Element nesting followed in an XMP packet.
 const MAX_XMP_DEPTH: usize = 256;
 
-const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 const XMP_SIGNATURE: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 const XMP_EXTENSION_SIGNATURE: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
 const ICC_SIGNATURE: &[u8] = b"ICC_PROFILE\0";

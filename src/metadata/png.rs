@@ -2,6 +2,7 @@
 //! chunks; compressed text inflated under the file's budget.
 
 use super::*;
+use crate::container::PngChunk;
 use crate::text::printable;
 
 /// Chunks that only describe pixels.
@@ -40,10 +41,11 @@ pub(super) fn png(b: &[u8], c: &mut Collector) {
             c.warn("PNG: no IEND chunk (file truncated?)".to_string());
             return;
         }
-        let (Some(len), Some(kind)) = (be32(b, pos), slice(b, pos + 4, 4)) else {
+        let Some(chunk) = PngChunk::at(b, pos) else {
             c.warn(format!("PNG: chunk header at offset {pos} is truncated"));
             return;
         };
+        let kind = &chunk.kind;
         if !kind.iter().all(u8::is_ascii_alphabetic) {
             c.warn(format!(
                 "PNG: corrupt chunk type at offset {pos}; rest not read"
@@ -51,18 +53,15 @@ pub(super) fn png(b: &[u8], c: &mut Collector) {
             return;
         }
         let name = latin1(kind);
-        let start = pos + 8;
-        let end = start.saturating_add(len as usize);
-        let truncated = end.saturating_add(4) > b.len();
+        let truncated = !chunk.fits(b.len());
         if truncated {
             c.warn(format!("PNG: chunk {name} at offset {pos} is truncated"));
         }
-        let data = &b[start.min(b.len())..end.min(b.len())];
-        png_chunk(kind, &name, data, c);
+        png_chunk(kind, &name, chunk.data_in(b), c);
         if truncated {
             return;
         }
-        pos = end + 4;
+        pos = chunk.end;
         if kind == b"IEND" {
             if pos < b.len() {
                 trailer(&b[pos..], pos, "IEND", c);

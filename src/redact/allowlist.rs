@@ -4,6 +4,11 @@
 //! checked by [`crate::dicom::output::check`]. Invariant: a byte the
 //! allowlist does not name is refused, whatever made it.
 
+pub use crate::container::crc32;
+use crate::container::{
+    APP0, COM, DHT, DQT, DRI, EOI, PNG_SIGNATURE, PngChunk, SOI, SOS, entropy_end, is_app, is_rst,
+    marker_name,
+};
 use crate::policy::OutputFormat;
 
 /// Why output bytes fail the container allowlist. Each names the segment or
@@ -52,62 +57,12 @@ pub fn check_output(bytes: &[u8]) -> Result<OutputFormat, AllowlistError> {
     }
 }
 
-pub(super) const SOI: u8 = 0xD8;
-
-pub(super) const EOI: u8 = 0xD9;
-
-pub(super) const SOS: u8 = 0xDA;
-
-pub(super) const DQT: u8 = 0xDB;
-
-pub(super) const DHT: u8 = 0xC4;
-
-pub(super) const DRI: u8 = 0xDD;
-
-pub(super) const APP0: u8 = 0xE0;
-
-pub(super) const COM: u8 = 0xFE;
-
-/// APP0–APP15.
-pub(super) fn is_app(marker: u8) -> bool {
-    (0xE0..=0xEF).contains(&marker)
-}
-
-/// RST0–RST7 (inside entropy-coded data).
-pub(super) fn is_rst(marker: u8) -> bool {
-    (0xD0..=0xD7).contains(&marker)
-}
-
 /// One JPEG marker segment; for SOS, `end` includes the entropy-coded data.
 pub(super) struct JpegSegment {
     pub(super) marker: u8,
     pub(super) offset: usize,
     pub(super) payload: std::ops::Range<usize>,
     pub(super) end: usize,
-}
-
-/// A JPEG marker's name for refusal messages.
-pub(super) fn marker_name(marker: u8) -> String {
-    match marker {
-        0xC0..=0xCF if !matches!(marker, DHT | 0xC8 | 0xCC) => format!("SOF{}", marker - 0xC0),
-        DHT => "DHT".into(),
-        0xC8 => "JPG".into(),
-        0xCC => "DAC".into(),
-        m if is_rst(m) => format!("RST{}", m - 0xD0),
-        SOI => "SOI".into(),
-        EOI => "EOI".into(),
-        SOS => "SOS".into(),
-        DQT => "DQT".into(),
-        0xDC => "DNL".into(),
-        DRI => "DRI".into(),
-        0xDE => "DHP".into(),
-        0xDF => "EXP".into(),
-        m if is_app(m) => format!("APP{}", m - 0xE0),
-        0xF0..=0xFD => format!("JPG{}", marker - 0xF0),
-        COM => "COM".into(),
-        0x01 => "TEM".into(),
-        m => format!("marker 0xFF{m:02X}"),
-    }
 }
 
 /// The segment's name plus what its payload says it is: `APP1 (Exif)`.
@@ -235,24 +190,6 @@ pub(super) fn jpeg_segments(bytes: &[u8]) -> Result<Vec<JpegSegment>, AllowlistE
     }
 }
 
-/// Where entropy-coded data starting at `from` ends: at the first marker
-/// that is neither a stuffed `FF 00` nor a restart marker.
-pub(super) fn entropy_end(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i < bytes.len() {
-        if bytes[i] == 0xFF {
-            match bytes.get(i + 1) {
-                Some(&next) if next == 0x00 || is_rst(next) => i += 2,
-                Some(_) => return Some(i),
-                None => return None,
-            }
-        } else {
-            i += 1;
-        }
-    }
-    None
-}
-
 /// A JPEG output holds only allowlisted segments, in order, and nothing after EOI.
 pub(super) fn check_jpeg(bytes: &[u8]) -> Result<(), AllowlistError> {
     let (mut app0, mut sof, mut sos) = (false, false, false);
@@ -320,17 +257,7 @@ pub(super) fn check_jfif(payload: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-pub(super) const PNG_SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
-
 pub(super) const PNG_ALLOWED: [&[u8; 4]; 5] = [b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"];
-
-/// One PNG chunk; `end` is past its CRC.
-pub(super) struct PngChunk {
-    pub(super) kind: [u8; 4],
-    pub(super) offset: usize,
-    pub(super) length: usize,
-    pub(super) end: usize,
-}
 
 /// A PNG chunk type, printable.
 pub(super) fn chunk_name(kind: &[u8]) -> String {
@@ -366,32 +293,24 @@ pub(super) fn png_chunks(bytes: &[u8]) -> Result<Vec<PngChunk>, AllowlistError> 
     let mut chunks = Vec::new();
     let mut pos = PNG_SIGNATURE.len();
     loop {
-        let Some(head) = bytes.get(pos..pos + 8) else {
+        let Some(chunk) = PngChunk::at(bytes, pos) else {
             return Err(png_err(
                 "IEND",
                 pos,
                 "missing: the file ends before IEND (truncated)",
             ));
         };
-        let length = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-        let kind = [head[4], head[5], head[6], head[7]];
+        let (length, kind) = (chunk.length, chunk.kind);
         let name = chunk_name(&kind);
-        let data_end = (pos + 8).saturating_add(length as usize);
-        let end = data_end.saturating_add(4);
-        if length > 0x7FFF_FFFF || end > bytes.len() {
+        let end = chunk.end;
+        let crcs = chunk.crcs(bytes);
+        let Some((stored, computed)) = crcs.filter(|_| length <= 0x7FFF_FFFF) else {
             return Err(png_err(
                 name,
                 pos,
                 format!("length {length} does not fit the file"),
             ));
-        }
-        let stored = u32::from_be_bytes([
-            bytes[data_end],
-            bytes[data_end + 1],
-            bytes[data_end + 2],
-            bytes[data_end + 3],
-        ]);
-        let computed = crc32(&bytes[pos + 4..data_end]);
+        };
         if stored != computed {
             return Err(png_err(
                 name,
@@ -399,12 +318,7 @@ pub(super) fn png_chunks(bytes: &[u8]) -> Result<Vec<PngChunk>, AllowlistError> 
                 format!("CRC mismatch (stored {stored:08x}, computed {computed:08x})"),
             ));
         }
-        chunks.push(PngChunk {
-            kind,
-            offset: pos,
-            length: length as usize,
-            end,
-        });
+        chunks.push(chunk);
         pos = end;
         if &kind == b"IEND" {
             if end != bytes.len() {
@@ -446,30 +360,4 @@ pub(super) fn check_png(bytes: &[u8]) -> Result<(), AllowlistError> {
         }
     }
     Ok(())
-}
-
-/// CRC-32 as PNG defines it (ISO 3309, polynomial 0xEDB88320).
-pub fn crc32(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut n = 0;
-        while n < 256 {
-            let mut c = n as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[n] = c;
-            n += 1;
-        }
-        table
-    };
-    !data.iter().fold(0xFFFF_FFFFu32, |c, &b| {
-        TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8)
-    })
 }

@@ -3,6 +3,7 @@
 //! Same pixels → same bytes.
 
 use super::*;
+use crate::container::{APP0, COM, PNG_SIGNATURE, SOI, is_app};
 use crate::memory::output_bound;
 use crate::policy::OutputFormat;
 use image::RgbImage;
