@@ -14,6 +14,10 @@
 // Tests, examples and benches may unwrap: a failure is their report.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/rusage.rs"]
+mod rusage;
+use rusage::cpu_seconds;
+
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -61,18 +65,6 @@ fn run_deface(files: &[String]) -> Result<DefaceOut, String> {
         Some(e) => Err(e),
         None => Ok(parsed),
     }
-}
-
-/// CPU seconds this process has used, all threads.
-fn cpu_seconds() -> f64 {
-    // SAFETY: rusage is plain integers; all-zero is a valid value.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage only writes the struct it is given.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return 0.0;
-    }
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
 }
 
 /// Seconds spent on one detector: (wall, CPU) on the 12 MP photo and on the rest.

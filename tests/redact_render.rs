@@ -10,26 +10,14 @@ mod common;
 use common::mean_abs_diff;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
 use veil::item::{Item, Mask, MaskKind, MaskOrigin, Rect};
 use veil::policy::{OutputFormat, Policy, RedactionMode};
 use veil::redact::{Rendered, check_output, render_from_bytes, render_item, render_pixels};
 
-const SAMPLES: [&str; 6] = [
-    "portrait_gps.jpg",
-    "rotated6.jpg",
-    "trailer.jpg",
-    "no_face.png",
-    "clean.webp",
-    "scan.tiff",
-];
-
 /// Byte strings that mark metadata containers; none may reach an output.
 const METADATA_MARKERS: [&str; 4] = ["Exif", "http://ns.adobe.com", "ICC_PROFILE", "Photoshop"];
 
-fn samples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/samples")
-}
+use common::samples_dir;
 
 fn expected() -> Value {
     let text = std::fs::read_to_string(samples_dir().join("expected.json")).expect("expected.json");
@@ -112,7 +100,7 @@ fn every_sample_renders_to_an_output_that_passes_the_allowlist_and_carries_no_ph
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    for name in SAMPLES {
+    for name in common::GOOD_SAMPLES {
         let info = &expected["files"][name];
         for format in [OutputFormat::Jpeg, OutputFormat::Png] {
             let out = render(name, format);
@@ -349,7 +337,7 @@ fn exiftool_finds_no_metadata_groups_in_any_output() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    for name in SAMPLES {
+    for name in common::GOOD_SAMPLES {
         for format in [OutputFormat::Jpeg, OutputFormat::Png] {
             let out = render(name, format);
             let path = dir.path().join(format!("out.{}", format.extension()));
