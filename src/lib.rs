@@ -11,7 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod colour;
 pub mod commands;
-pub mod container;
+pub(crate) mod container;
 pub mod decoded;
 pub mod detect;
 pub mod dicom;
