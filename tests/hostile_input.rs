@@ -22,13 +22,7 @@ fn ingest_json(s: &Scratch) -> (Option<i32>, Vec<Value>, String) {
 
 /// `veil ingest --json` of originals/ into the workspace already made.
 fn ingest_again(s: &Scratch) -> (Option<i32>, Vec<Value>, String) {
-    let out = s
-        .veil()
-        .args(["ingest", "--json"])
-        .arg(s.originals())
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (out, v) = s.ingest_json(&s.originals());
     (
         out.status.code(),
         v["files"].as_array().unwrap().clone(),

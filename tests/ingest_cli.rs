@@ -160,14 +160,8 @@ fn re_ingesting_the_same_folder_adds_nothing_and_changes_nothing() {
     let s = Scratch::new(&GOOD_SAMPLES);
     assert!(ingest_all(&s).status.success());
     let before: Vec<(String, Vec<u8>)> = item_files(&s);
-    let out = s
-        .veil()
-        .args(["ingest", "--json"])
-        .arg(s.originals())
-        .output()
-        .unwrap();
+    let (out, v) = s.ingest_json(&s.originals());
     assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     for f in v["files"].as_array().unwrap() {
         assert_eq!(f["result"], "unchanged", "{f}");
     }
@@ -238,13 +232,7 @@ fn an_exact_duplicate_is_reported_as_such() {
     )
     .unwrap();
     s.veil().arg("init").assert().success();
-    let out = s
-        .veil()
-        .args(["ingest", "--json"])
-        .arg(s.originals())
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, v) = s.ingest_json(&s.originals());
     let results: Vec<&str> = v["files"]
         .as_array()
         .unwrap()
@@ -494,13 +482,7 @@ fn ingest_skips_the_workspace_hidden_files_and_plainly_non_picture_files_and_say
     s.veil().arg("init").assert().success();
     // The folder holding both the originals and the workspace, as
     // `veil ingest .` from the folder above them would be.
-    let out = s
-        .veil()
-        .args(["ingest", "--json"])
-        .arg(s.dir.path())
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (out, v) = s.ingest_json(s.dir.path());
     let files = v["files"].as_array().unwrap();
     let result = |name: &str| {
         files

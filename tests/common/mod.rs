@@ -69,6 +69,17 @@ impl Scratch {
         c.env("NO_COLOR", "1");
         c
     }
+    /// `veil ingest --json FOLDER`: the process's output and its JSON report.
+    pub fn ingest_json(&self, folder: &Path) -> (std::process::Output, Value) {
+        let out = self
+            .veil()
+            .args(["ingest", "--json"])
+            .arg(folder)
+            .output()
+            .unwrap();
+        let report = serde_json::from_slice(&out.stdout).unwrap();
+        (out, report)
+    }
     /// Enrol reviewer `name` here through the command line (see [`enrol::enrol`]).
     pub fn enrol(&self, name: &str) {
         let run = |args: &[&str]| self.veil().args(args).output().unwrap();
