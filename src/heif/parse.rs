@@ -1,156 +1,11 @@
-//! The HEIF container (ISO/IEC 23008-12 on ISOBMFF), read as a map of what
-//! the file holds: its items (images, EXIF, XMP, IPTC ...), their
-//! properties, the references between them and the entity groups. Pixels
-//! are decoded by `heic-decoder`; this module exists because no crate
-//! exposes the whole item graph, unknown boxes included, which is what the
-//! metadata inventory must list and what the decode limits are read from
-//! (`ispe`) before anything is allocated.
-//!
-//! Invariants: nothing here panics or allocates more than the input's own
-//! length on hostile input; every count is bounded by the bytes that remain.
+//! Reading the boxes: a bounded walk over ISOBMFF boxes and the `meta`
+//! box's item info, locations, references, properties and groups. Every
+//! count is checked against the bytes that remain before it is used.
 
-use std::collections::BTreeMap;
-
-/// A box type, its four bytes.
-pub type Fourcc = [u8; 4];
-
-/// One item of the `meta` box.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Item {
-    pub id: u32,
-    pub kind: Fourcc,
-    pub name: String,
-    /// For `mime` items: the MIME type; for `uri ` items: the URI type.
-    pub content_type: String,
-    pub content_encoding: String,
-    /// `infe` flag 1: not meant to be shown on its own (grid tiles).
-    pub hidden: bool,
-    /// Where its bytes are (`iloc`).
-    pub location: Option<Location>,
-}
-
-/// An item's bytes: extents in the file or in `idat`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Location {
-    /// 0: file offsets; 1: offsets into `idat`; 2: into another item.
-    pub construction: u8,
-    /// Absolute (offset, length) pairs; a length of 0 means "to the end".
-    pub extents: Vec<(u64, u64)>,
-}
-
-/// A property of the `ipco` box, with what Veil reads from it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Property {
-    /// Image spatial extents, before transforms.
-    Size { width: u32, height: u32 },
-    /// `colr`: `nclx` (colour description) or `prof`/`rICC` (ICC profile).
-    Colour { kind: Fourcc, payload: Vec<u8> },
-    /// `irot`: counter-clockwise quarter turns.
-    Rotation(u8),
-    /// `imir`: mirror axis (0 vertical, 1 horizontal).
-    Mirror(u8),
-    /// `auxC`: the auxiliary image's type URN (alpha, depth, gain map ...).
-    Auxiliary(String),
-    /// `udes`: a user description (language, name, description, tags).
-    Description(Vec<String>),
-    /// Any other property box: its type and size.
-    Other { kind: Fourcc, size: usize },
-}
-
-/// A reference of one kind from one item to others (`iref`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
-    pub kind: Fourcc,
-    pub from: u32,
-    pub to: Vec<u32>,
-}
-
-/// An entity group (`grpl`): a burst, a stereo pair, alternatives ...
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    pub kind: Fourcc,
-    pub id: u32,
-    pub members: Vec<u32>,
-}
-
-/// A box at the top level or directly in `meta` that Veil does not read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtherBox {
-    pub kind: Fourcc,
-    pub offset: usize,
-    pub size: usize,
-    /// For `uuid` boxes: the extended type.
-    pub uuid: Option<[u8; 16]>,
-}
-
-/// What a HEIF file holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Heif {
-    pub major_brand: Fourcc,
-    pub brands: Vec<Fourcc>,
-    pub primary: Option<u32>,
-    pub items: Vec<Item>,
-    pub properties: Vec<Property>,
-    /// Item id to the 1-based indices of its properties, in order.
-    pub associations: BTreeMap<u32, Vec<u16>>,
-    pub references: Vec<Reference>,
-    pub groups: Vec<Group>,
-    /// `idat`: the file offset and length of its payload.
-    pub idat: Option<(usize, usize)>,
-    /// A `moov` box: the file holds a track (an image sequence or video).
-    pub tracks: bool,
-    /// Boxes left unread, top level and inside `meta`.
-    pub other: Vec<OtherBox>,
-    /// Where the last whole top-level box ends.
-    pub end: usize,
-    /// Problems met while reading (truncated box, bad count).
-    pub warnings: Vec<String>,
-    /// `references` by (from, kind) and by (to, kind), for lookups that
-    /// stay linear in a crafted file.
-    from_index: BTreeMap<(u32, Fourcc), Vec<u32>>,
-    to_index: BTreeMap<(u32, Fourcc), Vec<u32>>,
-}
-
-/// Most items, properties, references or groups read from one file: an
-/// iPhone's 48 MP grid has 48 tiles, a 200 MP grid a few hundred, Nokia's
-/// bursts a few dozen images.
-const MAX_ENTRIES: usize = 4096;
-/// Most item ids read from all references, all property associations, or
-/// all group members together, so that no lookup over them is quadratic in
-/// a crafted file's size.
-const MAX_LINKS: usize = 1 << 16;
-
-/// Whether `bytes` start with a `ftyp` box naming a HEIF brand coded with
-/// HEVC (AVIF, the same container with AV1 inside, is not one).
-pub(crate) fn is_heif(bytes: &[u8]) -> bool {
-    let Some(size) = be32(bytes, 0) else {
-        return false;
-    };
-    if bytes.get(4..8) != Some(b"ftyp") {
-        return false;
-    }
-    let end = (size as usize).clamp(8, bytes.len());
-    let brands = bytes.get(8..12).into_iter().chain(
-        bytes
-            .get(16..end)
-            .unwrap_or_default()
-            .chunks_exact(4)
-            .map(|c| c as &[u8]),
-    );
-    let mut heif = false;
-    for brand in brands {
-        match brand {
-            b"avif" | b"avis" => return false,
-            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1"
-            | b"mif2" => heif = true,
-            _ => {}
-        }
-    }
-    heif
-}
+use super::*;
 
 /// One box: its type, where its payload starts and ends.
-struct BoxAt {
+pub(super) struct BoxAt {
     kind: Fourcc,
     start: usize,
     payload: usize,
@@ -159,7 +14,7 @@ struct BoxAt {
 }
 
 /// The boxes in `b[from..to]`, stopping at one that cannot be read.
-fn boxes(b: &[u8], from: usize, to: usize) -> Vec<BoxAt> {
+pub(super) fn boxes(b: &[u8], from: usize, to: usize) -> Vec<BoxAt> {
     let mut out = Vec::new();
     let mut at = from;
     while at.saturating_add(8) <= to && out.len() < MAX_ENTRIES {
@@ -209,7 +64,7 @@ fn boxes(b: &[u8], from: usize, to: usize) -> Vec<BoxAt> {
 }
 
 /// A cursor over a box payload; every read is checked.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     b: &'a [u8],
     at: usize,
 }
@@ -265,15 +120,18 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
+/// A big-endian u16 at `at`, or `None` past the end.
+pub(super) fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
-fn be32(b: &[u8], at: usize) -> Option<u32> {
+/// A big-endian u32 at `at`, or `None` past the end.
+pub(super) fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-fn be64(b: &[u8], at: usize) -> Option<u64> {
+/// A big-endian u64 at `at`, or `None` past the end.
+pub(super) fn be64(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
@@ -336,7 +194,8 @@ pub fn parse(b: &[u8]) -> Heif {
     h
 }
 
-fn other(b: &[u8], bx: &BoxAt) -> OtherBox {
+/// A box this module does not read, kept by type and size for the inventory.
+pub(super) fn other(b: &[u8], bx: &BoxAt) -> OtherBox {
     let uuid = (&bx.kind == b"uuid")
         .then(|| b.get(bx.payload.saturating_sub(16)..bx.payload))
         .flatten()
@@ -349,7 +208,8 @@ fn other(b: &[u8], bx: &BoxAt) -> OtherBox {
     }
 }
 
-fn meta(b: &[u8], bx: &BoxAt, h: &mut Heif) {
+/// The `meta` box: items, locations, references, properties and groups into `h`.
+pub(super) fn meta(b: &[u8], bx: &BoxAt, h: &mut Heif) {
     if h.primary.is_some() || !h.items.is_empty() {
         h.warnings
             .push("HEIF: a second 'meta' box at the top level; only the first is read".into());
@@ -436,7 +296,8 @@ fn meta(b: &[u8], bx: &BoxAt, h: &mut Heif) {
     }
 }
 
-fn iinf(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
+/// `iinf`: each item's id, type and name.
+pub(super) fn iinf(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
     let mut r = Reader::new(&b[c.payload..c.end]);
     let (v, _) = r.full()?;
     let _count = if v == 0 {
@@ -485,7 +346,8 @@ fn iinf(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
     Some(())
 }
 
-fn iloc(p: &[u8], out: &mut Vec<(u32, Location)>) -> Option<()> {
+/// `iloc`: where each item's bytes are (extents), bounded by the box.
+pub(super) fn iloc(p: &[u8], out: &mut Vec<(u32, Location)>) -> Option<()> {
     let mut r = Reader::new(p);
     let (v, _) = r.full()?;
     let sizes = r.u16()?;
@@ -519,7 +381,8 @@ fn iloc(p: &[u8], out: &mut Vec<(u32, Location)>) -> Option<()> {
     Some(())
 }
 
-fn iref(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
+/// `iref`: the references between items (thumbnails, auxiliary images, EXIF of).
+pub(super) fn iref(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
     let mut r = Reader::new(&b[c.payload..c.end]);
     let (v, _) = r.full()?;
     for e in boxes(b, c.payload + 4, c.end) {
@@ -547,7 +410,8 @@ fn iref(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
     Some(())
 }
 
-fn iprp(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
+/// `iprp`: the properties and which items they are associated with.
+pub(super) fn iprp(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
     for e in boxes(b, c.payload, c.end) {
         match &e.kind {
             b"ipco" => {
@@ -591,7 +455,8 @@ fn iprp(b: &[u8], c: &BoxAt, h: &mut Heif) -> Option<()> {
     Some(())
 }
 
-fn property(p: &BoxAt, payload: &[u8]) -> Property {
+/// One property box: the kinds the decoder and inventory use, else kept as other.
+pub(super) fn property(p: &BoxAt, payload: &[u8]) -> Property {
     let mut r = Reader::new(payload);
     let read = match &p.kind {
         b"ispe" => (|| {
@@ -617,213 +482,4 @@ fn property(p: &BoxAt, payload: &[u8]) -> Property {
         kind: p.kind,
         size: payload.len(),
     })
-}
-
-impl Heif {
-    /// The item with id `id`.
-    pub fn item(&self, id: u32) -> Option<&Item> {
-        self.items.iter().find(|i| i.id == id)
-    }
-
-    /// The properties associated with item `id`, in order.
-    pub(crate) fn properties_of(&self, id: u32) -> impl Iterator<Item = &Property> {
-        self.associations
-            .get(&id)
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| self.properties.get(usize::from(i).checked_sub(1)?))
-    }
-
-    /// Item `id`'s `ispe` size, before its transforms.
-    pub(crate) fn size_of(&self, id: u32) -> Option<(u32, u32)> {
-        self.properties_of(id).find_map(|p| match p {
-            Property::Size { width, height } => Some((*width, *height)),
-            _ => None,
-        })
-    }
-
-    /// Item `id`'s size as shown: `ispe`, swapped by an odd `irot`.
-    pub(crate) fn shown_size_of(&self, id: u32) -> Option<(u32, u32)> {
-        let (w, h) = self.size_of(id)?;
-        let odd = self
-            .properties_of(id)
-            .any(|p| matches!(p, Property::Rotation(r) if r % 2 == 1));
-        Some(if odd { (h, w) } else { (w, h) })
-    }
-
-    /// The ids that item `from` references with `kind`.
-    pub(crate) fn references_from(&self, from: u32, kind: &Fourcc) -> Vec<u32> {
-        self.from_index
-            .get(&(from, *kind))
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// The items referencing `to` with `kind` (thumbnails, auxiliary images).
-    #[cfg(test)]
-    pub(crate) fn references_to(&self, to: u32, kind: &Fourcc) -> Vec<u32> {
-        self.to_index.get(&(to, *kind)).cloned().unwrap_or_default()
-    }
-
-    /// The bytes of item `id`, up to `max` bytes; `None` when its location
-    /// is missing, outside the file, or larger than `max`.
-    pub fn item_data(&self, b: &[u8], id: u32, max: usize) -> Option<Vec<u8>> {
-        let location = self.item(id)?.location.as_ref()?;
-        if location.construction > 1 {
-            return None;
-        }
-        let mut out = Vec::new();
-        for &(offset, length) in &location.extents {
-            let start = usize::try_from(offset).ok()?;
-            let end = if length == 0 {
-                b.len()
-            } else {
-                start.checked_add(usize::try_from(length).ok()?)?
-            };
-            let part = b.get(start..end)?;
-            if out.len() + part.len() > max {
-                return None;
-            }
-            out.extend_from_slice(part);
-        }
-        Some(out)
-    }
-
-    /// Every item whose data lies (partly) past the end of the file.
-    pub fn items_past_end(&self, file_len: usize) -> Vec<u32> {
-        self.items
-            .iter()
-            .filter(|i| {
-                i.location.as_ref().is_some_and(|l| {
-                    l.construction == 0
-                        && l.extents
-                            .iter()
-                            .any(|&(o, n)| o.saturating_add(n) > file_len as u64)
-                })
-            })
-            .map(|i| i.id)
-            .collect()
-    }
-
-    /// The items that make up the primary picture: itself, and for a grid
-    /// or derived image what it is derived from (`dimg`), recursively.
-    pub fn primary_parts(&self) -> Vec<u32> {
-        let mut parts = Vec::new();
-        let mut todo: Vec<u32> = self.primary.into_iter().collect();
-        while let Some(id) = todo.pop() {
-            if parts.contains(&id) || parts.len() >= MAX_ENTRIES {
-                continue;
-            }
-            parts.push(id);
-            todo.extend(self.references_from(id, b"dimg"));
-        }
-        parts
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// A box of `kind` around `payload`.
-    pub(crate) fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-        let mut out = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend(kind);
-        out.extend(payload);
-        out
-    }
-
-    /// A full box: version, flags, payload.
-    pub(crate) fn full(kind: &[u8; 4], version: u8, flags: u32, payload: &[u8]) -> Vec<u8> {
-        let mut p = (u32::from(version) << 24 | flags).to_be_bytes().to_vec();
-        p.extend(payload);
-        bx(kind, &p)
-    }
-
-    /// A minimal HEIF map: ftyp, and meta with the given children.
-    pub(crate) fn heif_with(meta_children: &[Vec<u8>]) -> Vec<u8> {
-        let mut out = bx(b"ftyp", b"heic\0\0\0\0mif1heic");
-        out.extend(full(b"meta", 0, 0, &meta_children.concat()));
-        out
-    }
-
-    fn infe(id: u16, kind: &[u8; 4], extra: &[u8]) -> Vec<u8> {
-        let mut p = id.to_be_bytes().to_vec();
-        p.extend([0, 0]);
-        p.extend(kind);
-        p.push(0);
-        p.extend(extra);
-        full(b"infe", 2, 0, &p)
-    }
-
-    #[test]
-    fn the_item_graph_is_read_with_properties_references_and_groups() {
-        let mut iinf = 3u16.to_be_bytes().to_vec();
-        iinf.extend(infe(1, b"hvc1", b""));
-        iinf.extend(infe(2, b"hvc1", b""));
-        iinf.extend(infe(3, b"mime", b"application/rdf+xml\0"));
-        let mut ispe = 4000u32.to_be_bytes().to_vec();
-        ispe.extend(3000u32.to_be_bytes());
-        let ipco = [full(b"ispe", 0, 0, &ispe), bx(b"irot", &[1])].concat();
-        // ipma: one entry, item 1, two associations (1 and 2).
-        let ipma = full(b"ipma", 0, 0, &[0, 0, 0, 1, 0, 1, 2, 0x81, 0x02]);
-        let iref = full(b"iref", 0, 0, &bx(b"thmb", &[0, 2, 0, 1, 0, 1]));
-        let mut group = 7u32.to_be_bytes().to_vec();
-        group.extend(2u32.to_be_bytes());
-        group.extend(1u32.to_be_bytes());
-        group.extend(2u32.to_be_bytes());
-        let file = heif_with(&[
-            full(b"pitm", 0, 0, &[0, 1]),
-            full(b"iinf", 0, 0, &iinf),
-            bx(b"iprp", &[bx(b"ipco", &ipco), ipma].concat()),
-            iref,
-            bx(b"grpl", &full(b"ster", 0, 0, &group)),
-            bx(b"zzzz", b"unknown"),
-        ]);
-        let h = parse(&file);
-        assert!(is_heif(&file));
-        assert_eq!(h.warnings, Vec::<String>::new());
-        assert_eq!(h.primary, Some(1));
-        assert_eq!(h.items.len(), 3);
-        assert_eq!(h.items[2].content_type, "application/rdf+xml");
-        assert_eq!(h.size_of(1), Some((4000, 3000)));
-        assert_eq!(h.shown_size_of(1), Some((3000, 4000)));
-        assert_eq!(h.references_to(1, b"thmb"), vec![2]);
-        assert_eq!(
-            h.groups,
-            vec![Group {
-                kind: *b"ster",
-                id: 7,
-                members: vec![1, 2]
-            }]
-        );
-        assert_eq!(h.other.len(), 1);
-        assert_eq!(&h.other[0].kind, b"zzzz");
-    }
-
-    #[test]
-    fn hostile_counts_and_truncation_are_warnings_not_panics() {
-        let mut iinf = u16::MAX.to_be_bytes().to_vec();
-        iinf.extend(infe(1, b"hvc1", b""));
-        let file = heif_with(&[
-            full(b"iinf", 0, 0, &iinf),
-            full(b"iloc", 1, 0, &[0x44, 0x40, 0xFF, 0xFF]),
-            full(b"ipma", 0, 0, &[0xFF, 0xFF, 0xFF, 0xFF]),
-        ]);
-        for cut in 0..file.len() {
-            let _ = parse(&file[..cut]);
-        }
-        let mut lying = file.clone();
-        lying[3] = 0xFF; // ftyp says it is 255 bytes long
-        assert!(!parse(&lying).warnings.is_empty());
-        let h = parse(&file);
-        assert_eq!(h.items.len(), 1);
-    }
-
-    #[test]
-    fn avif_is_not_heif() {
-        assert!(!is_heif(&bx(b"ftyp", b"avif\0\0\0\0mif1avif")));
-        assert!(is_heif(&bx(b"ftyp", b"mif1\0\0\0\0mif1heic")));
-        assert!(!is_heif(&bx(b"ftyp", b"isom\0\0\0\0mp41")));
-    }
 }
