@@ -78,6 +78,8 @@ pub(super) struct Approval<'a> {
     /// The item with this approval's attestations, unsealed evidence
     /// dropped and high-stakes raised from the ledger.
     pub(super) item: &'a Item,
+    /// The item's masks digest (computed once by the caller).
+    pub(super) masks_digest: &'a str,
     pub(super) output_sha256: &'a str,
     /// Entries since the original's last withdrawal.
     pub(super) cycle: &'a [Located],
@@ -137,11 +139,10 @@ pub(super) fn decide(a: &Approval<'_>) -> Result<Decision, ReleaseError> {
     }
     // Same masks, different bytes: the second reviewer must get the first
     // approval's SHA-256, or nothing is released.
-    let digest = item.masks_digest();
     if let Some(f) = a.cycle.iter().rev().find(|l| {
         l.entry.needs_second()
             && l.entry.item.as_deref() == Some(item.id.as_str())
-            && l.entry.masks_digest.as_deref() == Some(digest.as_str())
+            && l.entry.masks_digest.as_deref() == Some(a.masks_digest)
             && l.entry.output_sha256.as_deref() != Some(a.output_sha256)
     }) && item.state == ItemState::AwaitingSecond
         && firsts.is_empty()
@@ -259,6 +260,7 @@ mod tests {
     ) -> Result<Decision, ReleaseError> {
         decide(&Approval {
             item: it,
+            masks_digest: &it.masks_digest(),
             output_sha256: BYTES,
             cycle,
             past,
@@ -293,6 +295,7 @@ mod tests {
         it.add_mask(MaskKind::Face, Rect::new(1, 1, 10, 10), MaskOrigin::Manual);
         let d = decide(&Approval {
             item: &it,
+            masks_digest: &it.masks_digest(),
             output_sha256: BYTES,
             cycle: &[],
             past: &History::default(),

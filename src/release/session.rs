@@ -175,6 +175,7 @@ impl<'a> Session<'a> {
         let cycle = &self.index[past.since.min(self.index.len())..];
         let decision = decide(&Approval {
             item: &item,
+            masks_digest: &digest,
             output_sha256: &rendered.sha256,
             cycle,
             past: &past,
