@@ -1,11 +1,38 @@
-//! The byte structure of the two containers Veil both reads and writes:
-//! JPEG marker segments and PNG chunks. One reader of each, with two
+//! Bounded integer readers every container walk shares (metadata, HEIF,
+//! the decoders' headers), and the byte structure of the two containers
+//! Veil both reads and writes: JPEG marker segments and PNG chunks. One
+//! reader of each, with two
 //! policies on top: the metadata inventory (`metadata::jpeg`,
 //! `metadata::png`) tolerates damage and lists what it can; the output
 //! allowlist (`redact::allowlist`) refuses anything off. Pure; nothing here
 //! indexes past the end of the bytes it is given.
 
 use std::ops::Range;
+
+/// `n` bytes at `at`, or `None` past the end (never overflows).
+pub fn slice(b: &[u8], at: usize, n: usize) -> Option<&[u8]> {
+    b.get(at..at.checked_add(n)?)
+}
+
+/// A big-endian u16 at `at`, or `None` past the end.
+pub fn be16(b: &[u8], at: usize) -> Option<u16> {
+    slice(b, at, 2)?.try_into().ok().map(u16::from_be_bytes)
+}
+
+/// A big-endian u32 at `at`, or `None` past the end.
+pub fn be32(b: &[u8], at: usize) -> Option<u32> {
+    slice(b, at, 4)?.try_into().ok().map(u32::from_be_bytes)
+}
+
+/// A big-endian u64 at `at`, or `None` past the end.
+pub fn be64(b: &[u8], at: usize) -> Option<u64> {
+    slice(b, at, 8)?.try_into().ok().map(u64::from_be_bytes)
+}
+
+/// A little-endian u32 at `at`, or `None` past the end.
+pub fn le32(b: &[u8], at: usize) -> Option<u32> {
+    slice(b, at, 4)?.try_into().ok().map(u32::from_le_bytes)
+}
 
 /// Start of image.
 pub const SOI: u8 = 0xD8;
@@ -185,6 +212,18 @@ mod tests {
         assert!(!huge.fits(8));
         assert!(huge.data_in(&[0; 8]).is_empty());
         assert_eq!(huge.crcs(&[0; 8]), None);
+    }
+
+    #[test]
+    fn integers_are_read_only_where_the_bytes_hold_them() {
+        let b = [1, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(be16(&b, 6), Some(0x0708));
+        assert_eq!(be16(&b, 7), None);
+        assert_eq!(be32(&b, 0), Some(0x0102_0304));
+        assert_eq!(le32(&b, 0), Some(0x0403_0201));
+        assert_eq!(be64(&b, 0), Some(0x0102_0304_0506_0708));
+        assert_eq!(be64(&b, 1), None);
+        assert_eq!(slice(&b, usize::MAX, 2), None);
     }
 
     #[test]

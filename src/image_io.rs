@@ -5,6 +5,7 @@
 
 mod heic;
 
+use crate::container::{be16, be32};
 pub use crate::decoded::{DecodeError, Decoded, SourceFormat};
 
 use crate::memory::{MemoryPlan, Step};
@@ -326,14 +327,6 @@ fn claimed_size(bytes: &[u8], format: SourceFormat) -> Option<(u32, u32)> {
         SourceFormat::Jpeg => jpeg_frame(bytes).map(|f| (f.width, f.height)),
         _ => None,
     }
-}
-
-fn be16(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be32(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// A PNG's IHDR and how many compressed bytes its IDAT chunks hold.

@@ -11,6 +11,7 @@
 
 mod parse;
 
+use crate::container::be32;
 pub use parse::*;
 use std::collections::BTreeMap;
 

@@ -3,6 +3,7 @@
 //! count is checked against the bytes that remain before it is used.
 
 use super::*;
+use crate::container::{be16, be32, be64};
 
 /// One box: its type, where its payload starts and ends.
 pub(super) struct BoxAt {
@@ -118,21 +119,6 @@ impl<'a> Reader<'a> {
             self.u16().map(u32::from)
         }
     }
-}
-
-/// A big-endian u16 at `at`, or `None` past the end.
-pub(super) fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-/// A big-endian u32 at `at`, or `None` past the end.
-pub(super) fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// A big-endian u64 at `at`, or `None` past the end.
-pub(super) fn be64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
 /// A box type as text, for messages.

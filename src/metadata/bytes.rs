@@ -3,27 +3,8 @@
 //! of blobs and text for the reviewer.
 
 use super::*;
+pub(super) use crate::container::{be16, be32, le32, slice};
 use crate::text::printable;
-
-/// `n` bytes at `at`, or `None` past the end.
-pub(super) fn slice(b: &[u8], at: usize, n: usize) -> Option<&[u8]> {
-    b.get(at..at.checked_add(n)?)
-}
-
-/// A big-endian u16 at `at`, or `None` past the end.
-pub(super) fn be16(b: &[u8], at: usize) -> Option<u16> {
-    slice(b, at, 2)?.try_into().ok().map(u16::from_be_bytes)
-}
-
-/// A big-endian u32 at `at`, or `None` past the end.
-pub(super) fn be32(b: &[u8], at: usize) -> Option<u32> {
-    slice(b, at, 4)?.try_into().ok().map(u32::from_be_bytes)
-}
-
-/// A little-endian u32 at `at`, or `None` past the end.
-pub(super) fn le32(b: &[u8], at: usize) -> Option<u32> {
-    slice(b, at, 4)?.try_into().ok().map(u32::from_le_bytes)
-}
 
 /// A u32 at `at` in the given byte order, or `None` past the end.
 pub(super) fn u32_in(b: &[u8], at: usize, little_endian: bool) -> Option<u32> {
