@@ -3,6 +3,12 @@
 //!
 //!     cargo run --release --example bench_report            # everything
 //!     cargo run --release --example bench_report -- --quick # 1 and 12 MP only, fewer runs
+//!     TRACT_CPU_ISA=-avx512f cargo run --release --example bench_report  # AVX2 kernels only
+//!
+//! The report names the CPU, its SIMD features, the detectors' runtime and
+//! the instruction sets its kernels may use; on a CPU with AVX-512 the last
+//! line gives what a CPU without it runs (deface's onnxruntime keeps its
+//! AVX-512 kernels: the ratios are then Veil's worst case).
 //!
 //! Every figure is a median of several runs in this process (deface's
 //! command line: three runs, one at 48 MP where a run takes half a minute;
