@@ -387,18 +387,21 @@ fn main() -> Result<()> {
     // What CenterFace computes does not move with the machine's load: the
     // pixels of all its tiles, against the photo's own pixels (what deface
     // gives the model, rounded up to 32).
-    row("→ CenterFace's work (tiles, pixels the model computes)", &mut |p| {
-        let (w, h) = p.rgb.dimensions();
-        let (tiles, pixels) =
-            veil::detect::centerface_work(w, h, policy.detector.centerface_max_side);
-        let deface = u64::from(w.div_ceil(32) * 32) * u64::from(h.div_ceil(32) * 32);
-        format!(
-            "{tiles} tiles, {:.2} Mpx ({:.2}× deface's {:.2})",
-            pixels as f64 / 1e6,
-            pixels as f64 / deface as f64,
-            deface as f64 / 1e6
-        )
-    });
+    row(
+        "→ CenterFace's work (tiles, pixels the model computes)",
+        &mut |p| {
+            let (w, h) = p.rgb.dimensions();
+            let (tiles, pixels) =
+                veil::detect::centerface_work(w, h, policy.detector.centerface_max_side);
+            let deface = u64::from(w.div_ceil(32) * 32) * u64::from(h.div_ceil(32) * 32);
+            format!(
+                "{tiles} tiles, {:.2} Mpx ({:.2}× deface's {:.2})",
+                pixels as f64 / 1e6,
+                pixels as f64 / deface as f64,
+                deface as f64 / 1e6
+            )
+        },
+    );
     let text = veil::detect::TextDetector::new(&policy.detector)?;
     row("detect: text (PP-OCRv4, tiled pass of 1536 px)", &mut |p| {
         let (secs, found) = timed(runs_for(p.mp), || {
@@ -583,12 +586,13 @@ fn main() -> Result<()> {
                 }
             },
         );
-        row("→ deface detector ÷ veil centerface (detector alone)", &mut |p| {
-            match (deface_detect.get(&p.mp), centerface_s.get(&p.mp)) {
+        row(
+            "→ deface detector ÷ veil centerface (detector alone)",
+            &mut |p| match (deface_detect.get(&p.mp), centerface_s.get(&p.mp)) {
                 (Some(d), Some(v)) => format!("{:.2}×", d / v),
                 _ => "n/a".into(),
-            }
-        });
+            },
+        );
     } else {
         peer_notes.push(
             "deface not installed: `pip install deface==1.5.0 onnxruntime` to compare with it",
