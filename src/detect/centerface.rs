@@ -143,11 +143,11 @@ impl CenterFaceDetector {
     /// the finest level is made from it: a 48 MP photo is not held while the
     /// model runs.
     fn run(&self, image: Cow<'_, RgbImage>) -> Result<Vec<Detection>, DetectError> {
-        self.run_tiled(image, |w, h| tiles(w, h, MAX_TILE, OVERLAP).collect())
+        self.run_tiled(image, level_tiles)
     }
 
     /// [`Self::run`] with each level cut by `tiling` (a level's width and
-    /// height to its tiles).
+    /// height to its tiles, margin included).
     fn run_tiled(
         &self,
         image: Cow<'_, RgbImage>,
@@ -162,9 +162,7 @@ impl CenterFaceDetector {
             .iter()
             .flat_map(|l| {
                 let (w, h) = (l.image.width(), l.image.height());
-                tiling(w + 2 * MARGIN, h + 2 * MARGIN)
-                    .into_iter()
-                    .map(move |t| (l, t))
+                tiling(w, h).into_iter().map(move |t| (l, t))
             })
             .collect();
         let threshold = self.settings.centerface_threshold as f32;
@@ -287,28 +285,27 @@ fn scaled_size((w, h): (u32, u32), factor: f64) -> (u32, u32) {
 /// The levels of [`level_sizes`], each made from the one before it; the
 /// photo itself is dropped once the finest is made (when it is owned).
 fn pyramid(image: Cow<'_, RgbImage>, max_side: u32) -> Vec<Level<'_>> {
-    let sizes = level_sizes(image.width(), image.height(), max_side);
-    let mut levels: Vec<Level<'_>> = Vec::with_capacity(sizes.len());
-    let mut photo = Some(image);
+    let mut sizes = level_sizes(image.width(), image.height(), max_side).into_iter();
+    let first = sizes.next().map_or(1.0, |(_, factor)| factor);
+    let mut levels = vec![Level {
+        image: scaled(image, first),
+        scale: first.min(1.0),
+    }];
     for (_, factor) in sizes {
-        let level = match (levels.last(), photo.take()) {
-            (None, Some(photo)) => Level {
-                image: scaled(photo, factor),
-                scale: factor.min(1.0),
-            },
-            (Some(last), _) => {
-                let image = scaled(Cow::Borrowed(last.image.as_ref()), factor).into_owned();
-                let scale = last.scale * image.width() as f64 / last.image.width() as f64;
-                Level {
-                    image: Cow::Owned(image),
-                    scale,
-                }
-            }
-            (None, None) => break,
-        };
-        levels.push(level);
+        let Some(last) = levels.last() else { break };
+        let image = scaled(Cow::Borrowed(last.image.as_ref()), factor).into_owned();
+        let scale = last.scale * image.width() as f64 / last.image.width() as f64;
+        levels.push(Level {
+            image: Cow::Owned(image),
+            scale,
+        });
     }
     levels
+}
+
+/// The tiles the model runs on a `w`×`h` level, its margin included.
+fn level_tiles(w: u32, h: u32) -> Vec<Tile> {
+    tiles(w + 2 * MARGIN, h + 2 * MARGIN, MAX_TILE, OVERLAP).collect()
 }
 
 /// What the model computes for a `width`×`height` photo at `max_side`:
@@ -321,7 +318,7 @@ pub fn centerface_work(width: u32, height: u32, max_side: u32) -> (usize, u64) {
     }
     level_sizes(width, height, max_side)
         .into_iter()
-        .flat_map(|((w, h), _)| tiles(w + 2 * MARGIN, h + 2 * MARGIN, MAX_TILE, OVERLAP))
+        .flat_map(|((w, h), _)| level_tiles(w, h))
         .fold((0, 0), |(n, px), t| {
             (n + 1, px + u64::from(t.w) * u64::from(t.h))
         })
@@ -581,6 +578,11 @@ mod tests {
         );
     }
 
+    /// [`level_tiles`] as it was: square cells.
+    fn square_level_tiles(w: u32, h: u32) -> Vec<Tile> {
+        crate::detect::square_tiles(w + 2 * MARGIN, h + 2 * MARGIN, MAX_TILE, OVERLAP).collect()
+    }
+
     /// The cheapest grid ([`tiles`]) against the square cells it replaced
     /// ([`square_tiles`]), on every photo of tests/faces/ that the two cut
     /// differently (six, the 12 MP one among them; a photo cut alike gives
@@ -591,8 +593,8 @@ mod tests {
     /// worst pair is at 0.81, and one false box on closeup_obama is gone).
     #[test]
     fn the_cheapest_grid_finds_what_square_cells_found() {
+        use crate::detect::iou;
         use crate::detect::recall::{LabelledSet, score};
-        use crate::detect::{iou, square_tiles};
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/faces");
         let json = std::fs::read_to_string(format!("{dir}/faces.json")).unwrap();
         let set = LabelledSet::from_json(&json).unwrap();
@@ -606,22 +608,14 @@ mod tests {
             let (w, h) = photo.dimensions();
             let same_cut = level_sizes(w, h, DetectorPolicy::default().centerface_max_side)
                 .into_iter()
-                .all(|((lw, lh), _)| {
-                    tiles(lw, lh, MAX_TILE, OVERLAP).eq(square_tiles(lw, lh, MAX_TILE, OVERLAP))
-                });
+                .all(|((lw, lh), _)| level_tiles(lw, lh) == square_level_tiles(lw, lh));
             if same_cut {
                 // Cut alike, the model sees the same inputs: the same boxes.
                 continue;
             }
-            let new = d
-                .run_tiled(Cow::Borrowed(&photo), |w, h| {
-                    tiles(w, h, MAX_TILE, OVERLAP).collect()
-                })
-                .unwrap();
+            let new = d.run_tiled(Cow::Borrowed(&photo), level_tiles).unwrap();
             let old = d
-                .run_tiled(Cow::Borrowed(&photo), |w, h| {
-                    square_tiles(w, h, MAX_TILE, OVERLAP).collect()
-                })
+                .run_tiled(Cow::Borrowed(&photo), square_level_tiles)
                 .unwrap();
             differing.push(image.file.as_str());
             let (new, old) = (rects(&new), rects(&old));
